@@ -1,0 +1,61 @@
+"""The collaborators every service needs, wired once per process by `app.build_server`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from control_plane.server.dispatcher import Dispatcher
+from control_plane.server.metrics import Metrics
+from control_plane.server.settings import ServerSettings
+from control_plane.server.watchers import ChangeBus
+from control_plane.store import Store
+from control_plane.store.models import NewTask, TaskRow
+from shared.clock import Clock, now_ms
+from shared.pb.outrider.v1 import common_pb2
+
+T = TypeVar("T")
+TaskListener = Callable[[TaskRow], Awaitable[None]]
+
+
+@dataclass
+class ServerContext:
+    settings: ServerSettings
+    store: Store
+    metrics: Metrics
+    clock: Clock = now_ms
+    dispatcher: Dispatcher = field(default_factory=Dispatcher)
+    bus: ChangeBus = field(default_factory=ChangeBus)
+    executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="db"))
+    signer: Any = None  # shared.signing.TaskSigner when tasks are signed
+    task_listeners: list[TaskListener] = field(default_factory=list)
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking store call in the DB thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args))
+
+    async def enqueue(self, task: NewTask) -> TaskRow:
+        if self.signer is not None and not task.signature:
+            task = self.signer.sign_new_task(task)
+        row = await self.db(self.store.enqueue, task, self.clock())
+        self.metrics.tasks_queued.labels(row.type).inc()
+        self.dispatcher.notify(frozenset(row.selectors), row.type)
+        return row
+
+    async def task_ended(self, task: TaskRow) -> None:
+        """Called once per terminal transition; wakes watchers and the execution orchestrator."""
+        self.metrics.tasks_finished.labels(task.type, task.state).inc()
+        self.bus.publish(task.id)
+        if task.execution_id:
+            self.bus.publish(task.execution_id)
+        for listener in self.task_listeners:
+            await listener(task)
+
+
+def task_state_enum(state: str) -> common_pb2.TaskState:
+    # The generated enum wrapper is not callable at run time; Value() returns the plain int.
+    return cast("common_pb2.TaskState", common_pb2.TaskState.Value("TASK_STATE_" + state))

@@ -1,0 +1,122 @@
+"""Runs one task attempt: verify its signature, find its handler, run it, map the outcome.
+
+The outcome is (state, result, error) to report, or None when the attempt must not report at all
+(its lease was lost: the control plane already moved on, and a report would be refused anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from delegate.attempt import Attempt
+from delegate.tasks.registry import TaskContext, TaskFailed, TaskRegistry, TaskStopped
+from shared.pb.outrider.v1 import delegate_pb2
+
+log = structlog.get_logger("task_runner")
+Outcome = tuple[str, dict[str, Any], str] | None
+
+
+class SignatureCheck:
+    """Verifies task signatures against a pinned key, or the key the server announced at Register.
+
+    With a pinned key, or with `required`, an unsigned or altered task is refused before any of
+    its content is acted on. Without either, tasks are accepted unsigned (a development set-up).
+    """
+
+    def __init__(self, pinned_key: bytes | None, required: bool) -> None:
+        self._pinned = pinned_key
+        self._required = required or pinned_key is not None
+        self._server_key = b""
+
+    def set_server_key(self, key: bytes) -> None:
+        self._server_key = key
+
+    def problem(self, task: delegate_pb2.Task) -> str | None:
+        key = self._pinned or self._server_key
+        if not key:
+            return "task is not signed and no signing key is known" if self._required else None
+        if not task.signature:
+            if self._required:
+                return "task is not signed"
+            return None
+        from shared.signing import InvalidTaskSignature, TaskVerifier
+
+        try:
+            TaskVerifier(key).verify(
+                task.signature,
+                task_id=task.task_id,
+                type=task.type,
+                payload=task.payload,
+                execution_id=task.execution_id,
+                timeout_ms=task.timeout_ms,
+            )
+        except InvalidTaskSignature:
+            return "task signature does not verify: the task was altered or signed by another key"
+        return None
+
+
+class TaskRunner:
+    def __init__(
+        self,
+        registry: TaskRegistry,
+        signatures: SignatureCheck,
+        services_factory: Callable[[Attempt], dict[str, Any]] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._signatures = signatures
+        self._services_factory = services_factory
+
+    def set_server_key(self, key: bytes) -> None:
+        self._signatures.set_server_key(key)
+
+    async def run(self, attempt: Attempt, task: delegate_pb2.Task) -> Outcome:
+        stream = attempt.stream
+        problem = self._signatures.problem(task)
+        if problem:
+            log.error("refusing task", task=task.task_id, reason=problem)
+            stream.section("Verify task")
+            stream.error(f"refused: {problem}")
+            return ("FAILED", {}, f"refused: {problem}")
+        handler = self._registry.get(task.type)
+        if handler is None:
+            return ("FAILED", {}, f"this delegate does not support task type {task.type!r}")
+        try:
+            payload = json.loads(task.payload or b"{}")
+        except ValueError:
+            return ("FAILED", {}, "payload is not valid JSON")
+        ctx = TaskContext(
+            task_id=task.task_id,
+            attempt=task.attempt,
+            execution_id=task.execution_id,
+            type=task.type,
+            payload=payload if isinstance(payload, dict) else {"value": payload},
+            log=stream,
+            stop_reason=attempt.stop_reason,
+            cancelled=attempt.cancelled,
+            services=self._services_factory(attempt) if self._services_factory else {},
+        )
+        try:
+            timeout = task.timeout_ms / 1000 if task.timeout_ms > 0 else None
+            result = await asyncio.wait_for(handler(ctx), timeout)
+        except TaskStopped as exc:
+            if exc.cancelled:
+                stream.warn(f"stopped: {exc}")
+                return ("CANCELLED", {}, str(exc))
+            stream.warn(f"stopped without reporting: {exc}")
+            return None
+        except TaskFailed as exc:
+            stream.error(str(exc))
+            return ("FAILED", exc.result, str(exc))
+        except TimeoutError:
+            stream.error(f"timed out after {task.timeout_ms // 1000}s")
+            return ("FAILED", {}, f"timed out after {task.timeout_ms // 1000}s")
+        except Exception as exc:
+            log.exception("task crashed", task=task.task_id)
+            stream.error(f"{type(exc).__name__}: {exc}")
+            return ("FAILED", {}, f"{type(exc).__name__}: {exc}")
+        return ("SUCCEEDED", dict(result), "")

@@ -1,0 +1,1 @@
+"""Task types a delegate can run. Each module registers handlers in a TaskRegistry."""

@@ -1,0 +1,12 @@
+"""Wall-clock milliseconds, injectable so tests can drive lease expiry without sleeping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+Clock = Callable[[], int]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

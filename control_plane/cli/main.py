@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from control_plane.cli import admin_commands
+from control_plane.cli import admin_commands, workflow_commands
 from shared.version import __version__
 
 
@@ -28,5 +28,14 @@ for command in (
     admin_commands.certs,
     admin_commands.audit,
     admin_commands.tasks,
+    workflow_commands.apply,
+    workflow_commands.get,
+    workflow_commands.schema,
+    workflow_commands.deploy,
+    workflow_commands.rollback,
+    workflow_commands.executions,
+    workflow_commands.logs,
+    workflow_commands.cancel,
+    workflow_commands.artifacts,
 ):
     main.add_command(command)

@@ -15,6 +15,8 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from control_plane.config_store import load_config
+from control_plane.executions.orchestrator import Orchestrator
 from control_plane.server.context import ServerContext
 from control_plane.server.delegate_service import DelegateService
 from control_plane.server.http_endpoints import HttpEndpoints
@@ -95,9 +97,10 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
     )
     # The generated registration functions carry no annotations (grpc_tools emits none).
     delegate_pb2_grpc.add_DelegateServiceServicer_to_server(DelegateService(ctx), server)  # type: ignore[no-untyped-call]
-    operator = OperatorService(ctx)
+    orchestrator = Orchestrator(ctx, lambda: load_config(store))
+    ctx.task_listeners.append(orchestrator.on_task_ended)
+    operator = OperatorService(ctx, orchestrator)
     operator_pb2_grpc.add_OperatorServiceServicer_to_server(operator, server)  # type: ignore[no-untyped-call]
-    extras = _install_extensions(ctx, operator)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -113,8 +116,12 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     sweeper = Sweeper(ctx)
     sweeper.start()
-    for extra in extras:
-        await extra.start(sweeper.scheduler)
+    # Executions left open by a previous run (or another replica) are picked up again, and checked
+    # every few seconds so that no missed event can leave one stuck.
+    sweeper.scheduler.add_job(
+        orchestrator.reconcile, "interval", seconds=2, id="reconcile", max_instances=1, coalesce=True
+    )
+    await orchestrator.reconcile()
     http = None
     if settings.http_listen:
 
@@ -132,12 +139,7 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
         db=store.dialect,
         http=settings.http_listen,
     )
-    return RunningServer(ctx, server, port, sweeper, http, health_servicer, extras)
-
-
-def _install_extensions(ctx: ServerContext, operator: OperatorService) -> list[Any]:
-    """Executions, configuration and triggers plug into the operator service here."""
-    return []
+    return RunningServer(ctx, server, port, sweeper, http, health_servicer)
 
 
 async def serve_forever(settings: ServerSettings, stop: asyncio.Event) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
 
 import grpc
 
+from control_plane.executions.orchestrator import Orchestrator
 from control_plane.server.audit import audited
 from control_plane.server.auth import ROLES, authenticate_operator
 from control_plane.server.context import ServerContext, task_state_enum
 from control_plane.server.hashing import hash_secret, new_api_key, new_delegate_token
+from control_plane.server.operator_workflows import WorkflowHandlers
 from control_plane.store.base import Conflict, NotFound
 from control_plane.store.models import TERMINAL, ApiKeyRow, NewTask, TaskRow, TokenRow
 from shared.pb.outrider.v1 import common_pb2, operator_pb2, operator_pb2_grpc
@@ -67,16 +68,10 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-class ExtensionHandlers(Protocol):
-    """Implemented by control_plane.executions/config modules; all return JSON text."""
-
-    async def apply(self, who: Any, request: operator_pb2.ApplyRequest, context: grpc.aio.ServicerContext) -> str: ...
-
-
-class OperatorService(operator_pb2_grpc.OperatorServiceServicer):
-    def __init__(self, ctx: ServerContext, extensions: Any = None) -> None:
+class OperatorService(WorkflowHandlers, operator_pb2_grpc.OperatorServiceServicer):
+    def __init__(self, ctx: ServerContext, orchestrator: Orchestrator) -> None:
         self._ctx = ctx
-        self.ext = extensions
+        self.orchestrator = orchestrator
 
     # --- tokens and keys ---------------------------------------------------------------------
     async def CreateToken(
@@ -256,6 +251,26 @@ class OperatorService(operator_pb2_grpc.OperatorServiceServicer):
             await ctx.task_ended(task)
         return task_info(task)
 
+    async def ListAudit(
+        self, request: operator_pb2.ListAuditRequest, context: grpc.aio.ServicerContext
+    ) -> operator_pb2.JsonListResponse:
+        ctx = self._ctx
+        await authenticate_operator(ctx, context, "audit.list")
+        rows = await ctx.db(ctx.store.list_audit, request.limit if request.limit > 0 else 100)
+        docs = [
+            {
+                "id": r.id,
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "target": r.target,
+                "result": r.result,
+                "details": json.loads(r.details or "{}"),
+            }
+            for r in rows
+        ]
+        return operator_pb2.JsonListResponse(json=json.dumps(docs))
+
     async def WatchTask(
         self, request: operator_pb2.WatchTaskRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[operator_pb2.WatchEvent]:
@@ -264,7 +279,9 @@ class OperatorService(operator_pb2_grpc.OperatorServiceServicer):
         task = await ctx.db(ctx.store.get_task, request.task_id)
         if task is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"task {request.task_id!r} does not exist")
-        async for event in watch_task_events(ctx, request.task_id, parse_cursor(request.cursor)):
+        async for event in watch_task_events(
+            ctx, request.task_id, parse_cursor(request.cursor), follow=not request.no_follow
+        ):
             yield event
 
 
@@ -280,7 +297,13 @@ def parse_cursor(cursor: str) -> tuple[int, int]:
 
 
 async def watch_task_events(
-    ctx: ServerContext, task_id: str, after: tuple[int, int], *, prefix: str = "", stop_at_end: bool = True
+    ctx: ServerContext,
+    task_id: str,
+    after: tuple[int, int],
+    *,
+    prefix: str = "",
+    stop_at_end: bool = True,
+    follow: bool = True,
 ) -> AsyncIterator[operator_pb2.WatchEvent]:
     """Log lines after the cursor, then state changes, until the task ends and its log is drained."""
     last_state = ""
@@ -308,9 +331,7 @@ async def watch_task_events(
             )
         if batches:
             continue  # drain everything before waiting
-        if task.state in TERMINAL:
-            # A finished attempt may still deliver its last batches (spooled, reconnecting);
-            # one more short look avoids cutting them off, then the stream ends.
+        if task.state in TERMINAL or not follow:
             if stop_at_end:
                 yield operator_pb2.WatchEvent(
                     cursor=f"{prefix}{after[0]}.{after[1]}", task_id=task_id, status=task.state, done=True

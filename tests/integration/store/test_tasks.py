@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from control_plane.store import Store
+from control_plane.store.base import NotFound
 from control_plane.store.models import NewTask
 
 LEASE = 10_000
@@ -119,12 +122,8 @@ def test_logs_refused_for_other_delegate(store: Store) -> None:
     tid = _enqueue(store)
     t = store.claim("d1", frozenset(), TYPES, 1_000, LEASE)
     assert t is not None
-    try:
+    with pytest.raises(NotFound, match="not leased to this delegate"):
         store.append_logs("d2", (tid, 1, t.lease_token), [(1, "[]")], 2_000)
-    except Exception as exc:
-        assert "not leased to this delegate" in str(exc)
-    else:
-        raise AssertionError("another delegate wrote logs of a task it does not hold")
 
 
 def test_tasks_survive_reopen(db_url: str) -> None:

@@ -196,12 +196,14 @@ class CancelTaskRequest(_message.Message):
     def __init__(self, task_id: _Optional[str] = ...) -> None: ...
 
 class WatchTaskRequest(_message.Message):
-    __slots__ = ("task_id", "cursor")
+    __slots__ = ("task_id", "cursor", "no_follow")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    NO_FOLLOW_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     cursor: str
-    def __init__(self, task_id: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
+    no_follow: bool
+    def __init__(self, task_id: _Optional[str] = ..., cursor: _Optional[str] = ..., no_follow: _Optional[bool] = ...) -> None: ...
 
 class WatchEvent(_message.Message):
     __slots__ = ("cursor", "line", "task_id", "attempt", "status", "done")
@@ -315,12 +317,14 @@ class CancelExecutionRequest(_message.Message):
     def __init__(self, execution_id: _Optional[str] = ...) -> None: ...
 
 class WatchExecutionRequest(_message.Message):
-    __slots__ = ("execution_id", "cursor")
+    __slots__ = ("execution_id", "cursor", "no_follow")
     EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    NO_FOLLOW_FIELD_NUMBER: _ClassVar[int]
     execution_id: str
     cursor: str
-    def __init__(self, execution_id: _Optional[str] = ..., cursor: _Optional[str] = ...) -> None: ...
+    no_follow: bool
+    def __init__(self, execution_id: _Optional[str] = ..., cursor: _Optional[str] = ..., no_follow: _Optional[bool] = ...) -> None: ...
 
 class ListTriggersRequest(_message.Message):
     __slots__ = ("application",)

@@ -1,0 +1,1 @@
+"""Executions: persisted state machines that turn a workflow into delegate tasks and follow them."""

@@ -25,6 +25,7 @@ from control_plane.server.operator_service import OperatorService
 from control_plane.server.settings import ServerSettings
 from control_plane.server.sweeper import Sweeper
 from control_plane.store import Store, open_store
+from shared.clock import now_ms
 from shared.pb.outrider.v1 import delegate_pb2, delegate_pb2_grpc, operator_pb2, operator_pb2_grpc
 
 log = structlog.get_logger("server")
@@ -85,6 +86,9 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
     credentials = _server_credentials(settings)
     store = store or open_store(settings.db_url)
     await asyncio.to_thread(store.migrate)
+    # Delegates could not renew leases while no control plane ran; give them one lease period to
+    # reconnect before any of their tasks is handed to someone else.
+    extended = await asyncio.to_thread(store.extend_leases, now_ms() + settings.lease_ms)
     ctx = ServerContext(settings=settings, store=store, metrics=Metrics(), signer=_signer(settings))
     server = grpc.aio.server(
         options=[
@@ -138,6 +142,7 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
         mtls=settings.client_ca is not None,
         db=store.dialect,
         http=settings.http_listen,
+        leases_extended=extended,
     )
     return RunningServer(ctx, server, port, sweeper, http, health_servicer)
 

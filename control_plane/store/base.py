@@ -144,6 +144,10 @@ class Store(abc.ABC):
         """Requeue or fail tasks whose lease expired or whose attempt ran out of time; returns them."""
 
     @abc.abstractmethod
+    def extend_leases(self, until: int) -> int:
+        """Push every live lease to at least `until` (at start: delegates could not renew while we were down)."""
+
+    @abc.abstractmethod
     def queued_count(self) -> int: ...
 
     @abc.abstractmethod

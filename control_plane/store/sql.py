@@ -563,6 +563,15 @@ class SqlStore(Store):
                 changed.append(_task(updated))
         return changed
 
+    def extend_leases(self, until: int) -> int:
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE tasks SET lease_expires_at = ? WHERE state = ? AND lease_expires_at < ?",
+                (until, LEASED, until),
+            )
+            return int(cur.rowcount)
+
     def queued_count(self) -> int:
         with self._tx(write=False) as cur:
             row = self._one(cur, "SELECT COUNT(*) AS n FROM tasks WHERE state = ?", (QUEUED,))

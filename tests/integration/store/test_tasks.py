@@ -140,3 +140,12 @@ def test_tasks_survive_reopen(db_url: str) -> None:
         assert [c.id for c in claimed if c] == ids
     finally:
         s2.close()
+
+
+def test_extend_leases_after_restart(store: Store) -> None:
+    tid = _enqueue(store)
+    assert store.claim("d1", frozenset(), TYPES, 1_000, LEASE) is not None
+    assert store.extend_leases(50_000) == 1
+    assert store.expire(40_000) == []
+    [t] = store.expire(50_001)
+    assert t.id == tid and t.state == "QUEUED"

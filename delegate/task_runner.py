@@ -24,8 +24,9 @@ Outcome = tuple[str, dict[str, Any], str] | None
 class SignatureCheck:
     """Verifies task signatures against a pinned key, or the key the server announced at Register.
 
-    With a pinned key, or with `required`, an unsigned or altered task is refused before any of
-    its content is acted on. Without either, tasks are accepted unsigned (a development set-up).
+    Once a key is known (pinned, or announced by a server that signs), every task must carry a valid
+    signature: an unsigned or altered task is refused before any of its content is acted on. Only a
+    server started with --no-task-signing and no pinned key leaves tasks unverified.
     """
 
     def __init__(self, pinned_key: bytes | None, required: bool) -> None:
@@ -41,9 +42,7 @@ class SignatureCheck:
         if not key:
             return "task is not signed and no signing key is known" if self._required else None
         if not task.signature:
-            if self._required:
-                return "task is not signed"
-            return None
+            return "task is not signed"
         from shared.signing import InvalidTaskSignature, TaskVerifier
 
         try:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 AUTHORIZATION = "authorization"
 BEARER = "Bearer "
-DELEGATE_TOKEN_PREFIX = "ordt_"
+DELEGATE_TOKEN_PREFIX = "ordt_"  # noqa: S105 - a prefix that makes leaked tokens greppable, not a secret
 API_KEY_PREFIX = "orak_"
 
 

@@ -5,31 +5,27 @@ Syntax (CONTRACT §3), scanned left to right:
 - `${NAME}` is replaced by the value of NAME from a flat context such as
   `{"app.name": "shop", "workflow.variables.suffix": "blue"}`. Known names are `KNOWN_NAMES` plus
   `workflow.variables.X`. An unknown name is an `ExpressionError` naming it.
-- `${secrets.NAME}` is never resolved by the control plane: `render` leaves it verbatim and the delegate
-  resolves it with `resolve_secrets` (secret values never reach the control plane).
+- `${secrets.NAME}` is never resolved by the control plane: `render` leaves it verbatim, and the delegate
+  replaces it with the secret's value (secret values never reach the control plane).
 - `$${` is an escape for a literal `${`: `$${app.name}` renders as the text `${app.name}`.
   A `$` not followed by `{` is an ordinary character.
 - Substitution is not recursive: a substituted value is inserted as-is and never scanned again.
 
-Two rendering phases share this syntax. The control plane calls `render`; in text bound for the delegate
-(`allow_secrets=True`, used for Lambda environment values) it must keep secret references and literal
-`${secrets.` text apart, so there:
+Text bound for the delegate (`allow_secrets=True`; Lambda environment values) is scanned once more there,
+by a resolver that replaces every `${secrets.NAME}` it finds. So in that text the only `${secrets.` the
+control plane may emit is a reference the user wrote: a `--set` value, an artifact version or an escape
+that would produce the characters `${secrets.` is an error rather than a secret the delegate would
+resolve without anyone having configured it. In text that is final on the control plane (function names,
+aliases, tags; `allow_secrets=False`) a secret reference is an error.
 
-- `${secrets.NAME}` stays as is (a reference the delegate resolves);
-- an escaped `$${secrets.` stays escaped, and any `${secrets.` inside a substituted value (for example a
-  `--set` value) is escaped to `$${secrets.`, so the delegate never resolves a secret nobody configured.
-
-The delegate then calls `resolve_secrets`, which replaces `${secrets.NAME}` and turns `$${secrets.` into
-`${secrets.`, leaving every other character alone. In text that is final on the control plane (function
-names, aliases, tags; `allow_secrets=False`) a secret reference is an error and every `$${` becomes `${`.
-
-This module is pure: no I/O.
+Secret names follow the delegate's rule (`SECRET_NAME`, no `..` path segment), so a reference that
+passes `apply` also resolves on the delegate. This module is pure: no I/O.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -41,8 +37,8 @@ __all__ = [
     "escape",
     "find_expressions",
     "is_known_name",
+    "is_secret_name",
     "render",
-    "resolve_secrets",
     "secret_names",
 ]
 
@@ -65,8 +61,11 @@ _OPEN = "${"
 _ESCAPE = "$${"
 # A workflow variable name; the same rule the Workflow document applies to the keys of spec.variables.
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Secret names as AWS Secrets Manager and SSM allow them (paths such as /prod/db-password included).
-SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+# Secret names as the delegate's resolver accepts them: letters, digits and _ . / - (SSM paths such as
+# /prod/db-password included), at most Secrets Manager's 512 characters, never a `..` path segment.
+SECRET_NAME = re.compile(r"[A-Za-z0-9_./-]{1,512}")
+_SECRET_REFERENCE = _OPEN + SECRET_PREFIX
+_DELEGATE_WOULD_RESOLVE = "the delegate would resolve it as a secret"
 
 
 class ExpressionError(ValueError):
@@ -116,11 +115,17 @@ def _scan(text: str) -> Iterator[str | _Expr | _Escape]:
         yield text[literal_start:]
 
 
+def is_secret_name(name: str) -> bool:
+    """Whether name is acceptable as NAME in `${secrets.NAME}` (and as a `...Secret` field)."""
+    return bool(SECRET_NAME.fullmatch(name)) and ".." not in name.split("/")
+
+
 def _check_syntax(name: str) -> str:
     if name.startswith(SECRET_PREFIX):
-        if not SECRET_NAME.fullmatch(name[len(SECRET_PREFIX) :]):
+        if not is_secret_name(name[len(SECRET_PREFIX) :]):
             raise ExpressionError(
-                f"invalid secret reference ${{{name}}}: a secret name is 1..512 of letters, digits and /_+=.@-",
+                f"invalid secret reference ${{{name}}}: a secret name is 1..512 of letters, digits and _ . / -"
+                " without '..' segments",
                 name,
             )
     elif name.startswith(VARIABLE_PREFIX):
@@ -162,13 +167,15 @@ def is_known_name(name: str) -> bool:
 def check_names(text: str, allowed: frozenset[str], *, allow_secrets: bool) -> None:
     """Raise unless every expression in text is in `allowed`, a `workflow.variables.X`, or (when
     `allow_secrets`) a secret. Used to validate a template before any context exists."""
-    for name in find_expressions(text):
+    for part in _scan(text):
+        if isinstance(part, _Escape) and part.secret and allow_secrets:
+            raise _literal_secret_error()
+        if not isinstance(part, _Expr):
+            continue
+        name = part.name
         if name.startswith(SECRET_PREFIX):
             if not allow_secrets:
-                raise ExpressionError(
-                    f"${{{name}}} is not allowed here: secrets are resolved only in environment values",
-                    name,
-                )
+                raise _secret_not_allowed(name)
         elif not name.startswith(VARIABLE_PREFIX) and name not in allowed:
             raise ExpressionError(f"${{{name}}} is not available here", name)
 
@@ -176,66 +183,55 @@ def check_names(text: str, allowed: frozenset[str], *, allow_secrets: bool) -> N
 def render(text: str, context: Mapping[str, str], *, allow_secrets: bool = True) -> str:
     """Substitute every `${NAME}` from context. See the module docstring for secrets and escapes.
 
-    Raises `ExpressionError` naming the first unknown name (one absent from context).
+    Raises `ExpressionError` naming the first unknown name (one absent from context), or when text for
+    the delegate would contain a `${secrets.` that is not a reference written in the template.
     """
     out: list[str] = []
+    references = 0
     for part in _scan(text):
         if isinstance(part, str):
             out.append(part)
         elif isinstance(part, _Escape):
-            # Keep `$${secrets.` escaped for the delegate's pass; anything else is final here.
-            out.append(_ESCAPE if allow_secrets and part.secret else _OPEN)
+            if allow_secrets and part.secret:
+                raise _literal_secret_error()
+            out.append(_OPEN)
         elif part.name.startswith(SECRET_PREFIX):
             if not allow_secrets:
-                raise ExpressionError(
-                    f"${{{part.name}}} is not allowed here: secrets are resolved only in environment values",
-                    part.name,
-                )
+                raise _secret_not_allowed(part.name)
             out.append(_OPEN + part.name + "}")
+            references += 1
         else:
             try:
                 value = context[part.name]
             except KeyError:
                 raise ExpressionError(f"unknown expression ${{{part.name}}}", part.name) from None
-            out.append(_escape_secrets(value) if allow_secrets else value)
-    return "".join(out)
+            if allow_secrets and _SECRET_REFERENCE in value:
+                raise ExpressionError(
+                    f"the value of ${{{part.name}}} contains '{_SECRET_REFERENCE}'; {_DELEGATE_WOULD_RESOLVE}",
+                    part.name,
+                )
+            out.append(value)
+    rendered = "".join(out)
+    # Backstop for pieces that only form `${secrets.` once joined (a value ending in "$" before "{secrets.").
+    if allow_secrets and rendered.count(_SECRET_REFERENCE) != references:
+        raise ExpressionError(
+            f"renders to text containing a '{_SECRET_REFERENCE}' that is not a secret reference; "
+            + _DELEGATE_WOULD_RESOLVE
+        )
+    return rendered
 
 
-def _escape_secrets(value: str) -> str:
-    return value.replace(_OPEN + SECRET_PREFIX, _ESCAPE + SECRET_PREFIX)
+def _secret_not_allowed(name: str) -> ExpressionError:
+    return ExpressionError(f"${{{name}}} is not allowed here: secrets are resolved only in environment values", name)
+
+
+def _literal_secret_error() -> ExpressionError:
+    return ExpressionError(
+        f"a literal '{_SECRET_REFERENCE}' (written $${{{SECRET_PREFIX}) cannot be used here; {_DELEGATE_WOULD_RESOLVE}"
+    )
 
 
 def escape(text: str) -> str:
-    """Text that renders back to exactly `text`: every `${` becomes `$${`."""
+    """Text that renders back to exactly `text` with `allow_secrets=False`: every `${` becomes `$${`.
+    (With `allow_secrets=True`, text containing `${secrets.` cannot be expressed; see above.)"""
     return text.replace(_OPEN, _ESCAPE)
-
-
-def resolve_secrets(text: str, lookup: Callable[[str], str]) -> str:
-    """Delegate side: replace `${secrets.NAME}` by `lookup(NAME)` and `$${secrets.` by `${secrets.`.
-
-    Everything else is left as is: text reaching the delegate has already been rendered by the control
-    plane, so other `${`, `$${` and `$` are literal by now. Errors raised by lookup propagate.
-    """
-    out: list[str] = []
-    i = 0
-    while True:
-        j = text.find("$", i)
-        if j < 0:
-            out.append(text[i:])
-            return "".join(out)
-        out.append(text[i:j])
-        if text.startswith(_ESCAPE + SECRET_PREFIX, j):
-            out.append(_OPEN + SECRET_PREFIX)
-            i = j + len(_ESCAPE + SECRET_PREFIX)
-        elif text.startswith(_OPEN + SECRET_PREFIX, j):
-            end = text.find("}", j)
-            if end < 0:
-                raise ExpressionError(f"unterminated secret reference {text[j : j + 40]!r}")
-            name = text[j + len(_OPEN + SECRET_PREFIX) : end]
-            if not SECRET_NAME.fullmatch(name):
-                raise ExpressionError(f"invalid secret name {name!r}", name)
-            out.append(lookup(name))
-            i = end + 1
-        else:
-            out.append("$")
-            i = j + 1

@@ -95,7 +95,7 @@ class NexusSource(_Model):
 class CustomSource(_Model):
     source: Literal["custom"] = "custom"
     script: list[str]  # argv, run without a shell
-    timeout_seconds: int = Field(default=60, alias="timeoutSeconds")
+    timeout_seconds: int = Field(default=60, ge=1, le=3600, alias="timeoutSeconds")
     credentials: Credentials = Field(default_factory=InheritCredentials)
     region: str | None = None
 
@@ -110,6 +110,7 @@ class ResolvedArtifact(_Model):
 
     version: str
     sha256: str | None = None  # hex digest of the zip, when known
+    sha1: str | None = None  # hex digest, for sources that only publish SHA-1 (older Nexus)
     size: int | None = None
     # Where the bytes are. For S3: bucket/key/versionId/region. For HTTP sources: url.
     s3_bucket: str | None = Field(default=None, alias="s3Bucket")

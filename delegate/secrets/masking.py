@@ -58,15 +58,16 @@ _T = TypeVar("_T")
 
 def _leak_forms(value: str) -> set[str]:
     """The value and the encodings in which it commonly shows up in logs."""
-    raw = value.encode("utf-8")
+    # surrogatepass: a value holding a lone surrogate (not valid UTF-8) must still be maskable.
+    raw = value.encode("utf-8", "surrogatepass")
     forms = {value}
     for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
         text = encoded.decode("ascii")
         forms.add(text)
         forms.add(text.rstrip("="))
-    forms.add(quote(value, safe=""))
-    forms.add(quote(value))  # the default keeps "/" as is, as many URL builders do
-    forms.add(quote_plus(value))
+    forms.add(quote(value, safe="", errors="surrogatepass"))
+    forms.add(quote(value, errors="surrogatepass"))  # the default keeps "/" as is, as many URL builders do
+    forms.add(quote_plus(value, errors="surrogatepass"))
     forms.add(json.dumps(value)[1:-1])
     forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
     if "\n" in value or "\r" in value:

@@ -1,0 +1,1 @@
+"""Integration tests of the artifact sources against fake product servers on loopback."""

@@ -22,10 +22,17 @@ from delegate.tasks.registry import TaskRegistry
 log = structlog.get_logger("delegate")
 
 
-def build_registry() -> TaskRegistry:
+def build_registry() -> tuple[TaskRegistry, bool]:
+    """Diagnostics always; the AWS task types when the delegate extra (boto3) is installed."""
     registry = TaskRegistry()
     diagnostic.register(registry)
-    return registry
+    try:
+        from delegate.tasks import deployment
+    except ImportError:
+        log.warning("boto3 is not installed: this delegate runs diagnostic tasks only (install outrider[delegate])")
+        return registry, False
+    deployment.register(registry)
+    return registry, True
 
 
 def _load_pinned_key(path: Path | None) -> bytes | None:
@@ -53,10 +60,15 @@ def build_agent(config: DelegateConfig) -> Agent:
     )
     client = ControlPlaneClient(channel, config.token)
     masker = build_masker(config)
-    registry = build_registry()
+    registry, has_aws = build_registry()
+    shared_services: dict[str, Any] = {"config": config, "masker": masker}
+    if has_aws:
+        from delegate.tasks.deployment import build_services
+
+        shared_services["deployment"] = build_services(masker, config.secrets_dir, config.aws_endpoint_url)
 
     def services(attempt: Attempt) -> dict[str, Any]:
-        return {"config": config, "masker": masker}
+        return shared_services
 
     runner = TaskRunner(
         registry,

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from delegate.attempt import Attempt
-from delegate.tasks.registry import TaskContext, TaskFailed, TaskRegistry, TaskStopped
+from delegate.tasks.registry import TaskCancelled, TaskContext, TaskFailed, TaskRegistry, TaskStopped
 from shared.pb.outrider.v1 import delegate_pb2
 
 log = structlog.get_logger("task_runner")
@@ -108,6 +108,9 @@ class TaskRunner:
                 return ("CANCELLED", {}, str(exc))
             stream.warn(f"stopped without reporting: {exc}")
             return None
+        except TaskCancelled as exc:
+            stream.warn(f"cancelled: {exc}")
+            return ("CANCELLED", exc.result, str(exc))
         except TaskFailed as exc:
             stream.error(str(exc))
             return ("FAILED", exc.result, str(exc))

@@ -21,6 +21,10 @@ class TaskFailed(Exception):
         self.result = dict(result or {})
 
 
+class TaskCancelled(TaskFailed):
+    """The task stopped because it was cancelled, with what it did (e.g. its rollback) in `result`."""
+
+
 class TaskStopped(Exception):
     """Raised at a safe point when the task was cancelled or its lease is about to be lost."""
 

@@ -11,7 +11,7 @@ import hashlib
 import io
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -66,7 +66,6 @@ class World:
     endpoint: str
     aws: AwsFactory
     role: str
-    bucket: str = field(default_factory=lambda: unique("artifacts"))
 
     def boto(self, service: str, region: str = REGION) -> Any:
         return boto3.client(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from delegate.aws import AwsFactory
@@ -47,7 +49,7 @@ def test_first_deploy_creates_function_and_alias_at_version_1(world: World) -> N
     assert (fn.name, fn.version, fn.created, fn.aliases) == (name, "1", True, {"dev": "1"})
     config = world.lambda_.get_configuration(name)
     assert config.code_sha256 == fn.code_sha256
-    assert bytes.fromhex(art.resolved.sha256 or "") == __import__("base64").b64decode(config.code_sha256)
+    assert bytes.fromhex(art.resolved.sha256 or "") == base64.b64decode(config.code_sha256)
     versions = world.lambda_.list_versions(name)
     assert [(v.version, v.description) for v in versions] == [("1", execution_marker("exec-1"))]
     assert {a.name: a.function_version for a in world.lambda_.list_aliases(name)} == {"dev": "1"}
@@ -225,3 +227,32 @@ def test_cancel_before_anything_changes_leaves_aws_untouched(world: World, aws: 
     assert world.lambda_.get_function(name) is None
     assert raised.value.result.rollback is None
     assert raised.value.result.error == "cancelled before the snapshot"
+
+
+@pytest.mark.parametrize("roll_back", [True, False])
+def test_stop_mid_run_rolls_back_only_when_asked(world: World, roll_back: bool) -> None:
+    name = unique("fn")
+    art = world.artifact(app_zip("v1"))
+    log = ListTaskLog()
+
+    with pytest.raises(DeployCancelled) as raised:
+        deploy(
+            payload("exec-1", art.resolved, art.source, [spec(name, world.role)]),
+            aws=world.aws,
+            source=art.source,
+            log=log,
+            render_secrets=render_secrets,
+            mask=mask,
+            should_stop=lambda: any(": published version" in t for _s, _l, t in log.lines),
+            rollback_when_stopped=lambda: roll_back,  # operator cancel: yes; lease in doubt: no
+        )
+
+    report = raised.value.result.rollback
+    if roll_back:
+        assert report is not None
+        assert report.deleted == [name]
+        assert world.lambda_.get_function(name) is None
+    else:
+        assert report is None
+        assert [v.version for v in world.lambda_.list_versions(name)] == ["1"]  # left for the next attempt
+        assert any("Stopped without rollback" in line for line in lines(log))

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from delegate.attempt import Attempt
+from delegate.secrets import Masker
 from delegate.tasks.registry import TaskCancelled, TaskContext, TaskFailed, TaskRegistry, TaskStopped
 from shared.pb.outrider.v1 import delegate_pb2
 
@@ -74,6 +75,18 @@ class TaskRunner:
         self._signatures.set_server_key(key)
 
     async def run(self, attempt: Attempt, task: delegate_pb2.Task) -> Outcome:
+        services = self._services_factory(attempt) if self._services_factory else {}
+        outcome = await self._run(attempt, task, services)
+        masker = services.get("masker")
+        if outcome is None or not isinstance(masker, Masker):
+            return outcome
+        # The result and the error leave the delegate like log lines do, so they are masked the same
+        # way: an AWS error message can quote a request value (Lambda's "environment variables exceed
+        # 4 KB" error quotes them all), and an exception's text can carry anything it was given.
+        state, result, error = outcome
+        return (state, masker.mask_obj(result), masker.mask(error))
+
+    async def _run(self, attempt: Attempt, task: delegate_pb2.Task, services: dict[str, Any]) -> Outcome:
         stream = attempt.stream
         problem = self._signatures.problem(task)
         if problem:
@@ -97,7 +110,7 @@ class TaskRunner:
             log=stream,
             stop_reason=attempt.stop_reason,
             cancelled=attempt.cancelled,
-            services=self._services_factory(attempt) if self._services_factory else {},
+            services=services,
         )
         try:
             timeout = task.timeout_ms / 1000 if task.timeout_ms > 0 else None

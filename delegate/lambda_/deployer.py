@@ -43,6 +43,10 @@ def _never() -> bool:
     return False
 
 
+def _always() -> bool:
+    return True
+
+
 def deploy(
     payload: LambdaDeployPayload,
     *,
@@ -52,12 +56,25 @@ def deploy(
     render_secrets: Callable[[str], str],
     mask: Callable[[str], str],
     should_stop: Callable[[], bool] = _never,
+    rollback_when_stopped: Callable[[], bool] = _always,
     limits: CodeLimits | None = None,
     wait_timeout: float = 300.0,
 ) -> LambdaDeployResult:
-    """Deploy `payload.artifact` to every function; return the result or raise DeployFailed/DeployCancelled."""
+    """Deploy `payload.artifact` to every function; return the result or raise DeployFailed/DeployCancelled.
+
+    When `should_stop()` stops the run, `rollback_when_stopped()` decides whether to roll back: yes
+    for an operator's cancel; no when the lease is in doubt, because another attempt of the same task
+    may already be deploying and a rollback here would undo its work.
+    """
     client = aws.lambda_(payload.credentials, payload.region, on_retry=log.warn)
-    run = _Run(payload, client=client, log=log, mask=mask, wait_timeout=wait_timeout)
+    run = _Run(
+        payload,
+        client=client,
+        log=log,
+        mask=mask,
+        wait_timeout=wait_timeout,
+        rollback_when_stopped=rollback_when_stopped,
+    )
     try:
         log.section(SECTION_FETCH)
         staging = aws.s3(payload.credentials, payload.region, on_retry=log.warn) if payload.staging_bucket else None
@@ -127,8 +144,10 @@ class _Run:
         log: TaskLog,
         mask: Callable[[str], str],
         wait_timeout: float,
+        rollback_when_stopped: Callable[[], bool],
     ) -> None:
         self.payload = payload
+        self.rollback_when_stopped = rollback_when_stopped
         self.client = client
         self.log = log
         self.mask = mask
@@ -194,6 +213,8 @@ class _Run:
         if not self.payload.rollback_on_failure:
             if self.snapshots:
                 self.log.warn("rollbackOnFailure is false: functions are left as they are")
+        elif cancelled and to_restore and not self.rollback_when_stopped():
+            self.log.warn("Stopped without rollback: another attempt of this execution continues from here")
         elif to_restore:
             outcome = restore(
                 [s.restore_target() for s in to_restore],

@@ -132,6 +132,8 @@ class Executor:
                 self._publish(action, state)
             case UseVersion():
                 state.target_version = action.version
+                # Nothing to publish means $LATEST already runs this version's code.
+                state.code_sha256 = state.code_sha256 or (state.latest or client.get_configuration(name)).code_sha256
                 state.changed = state.changed or action.published_by_this_execution
                 suffix = (
                     " (published by an earlier attempt of this execution)" if action.published_by_this_execution else ""

@@ -151,6 +151,9 @@ async def lambda_deploy(ctx: TaskContext) -> Mapping[str, Any]:
             render_secrets=resolver.render,
             mask=services.masker.mask,
             should_stop=ctx.should_stop,
+            # Roll back when an operator cancels; not when the lease is in doubt, because then another
+            # attempt may already be deploying and a rollback would undo its work.
+            rollback_when_stopped=ctx.cancelled,
         )
         return result.model_dump(mode="json", by_alias=True)
 

@@ -29,7 +29,8 @@ class Rule:
     code: str = ""  # AWS error code, e.g. TooManyRequestsException
     message: str = "injected by the test proxy"
     reset: bool = False
-    delay: float = 0.0
+    delay: float = 0.0  # before forwarding: a slow AWS
+    delay_after: float = 0.0  # after AWS applied the call, before answering: the caller may die not knowing
     rate: float = 1.0
     count: int | None = None  # None: unlimited
     hits: int = 0
@@ -89,6 +90,8 @@ class AwsFaultProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+                if rule is not None and rule.delay_after:
+                    time.sleep(rule.delay_after)
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

@@ -135,6 +135,7 @@ def shop_config(
     memory: int | None = None,
     credentials: str = "",
     env_override: str = "LOG_LEVEL: debug",
+    app: str = "shop",
 ) -> str:
     functions = (
         functions
@@ -146,7 +147,7 @@ def shop_config(
 """
     )
     override_memory = f"\n      memorySize: {memory}" if memory else ""
-    return f"""
+    text = f"""
 kind: CloudProvider
 name: aws-dev
 spec:
@@ -192,3 +193,6 @@ spec:
   infrastructure: default
   rollbackOnFailure: true
 """
+    if app != "shop":
+        text = text.replace("name: shop\n", f"name: {app}\n").replace("application: shop\n", f"application: {app}\n")
+    return text

@@ -1,6 +1,7 @@
 """A moto server on loopback per test session (per xdist worker), and wrappers pointed at it.
 
-Every test uses unique function and bucket names, so tests share the server without interfering.
+Every test uses unique role, function and bucket names and creates what it needs, so tests share the
+server without interfering, and survive other suites resetting moto's (per-process) state.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from delegate.aws import AwsFactory, CredentialProvider, RetryPolicy, StaticKeys
-from tests.integration.lambda_.lambda_kit import REGION, World
+from tests.integration.lambda_.lambda_kit import REGION, World, unique
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +27,10 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def exec_role(moto_endpoint: str) -> str:
-    # moto's Lambda refuses roles that its IAM does not know.
+    # moto's Lambda refuses roles its IAM does not know. moto keeps state per process and other
+    # suites reset it between their tests, so each test creates its own (uniquely named) role.
     iam = boto3.client(
         "iam",
         region_name=REGION,
@@ -36,7 +38,8 @@ def exec_role(moto_endpoint: str) -> str:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    return str(iam.create_role(RoleName="lambda-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"])
+    role = iam.create_role(RoleName=unique("lambda-exec"), AssumeRolePolicyDocument="{}")
+    return str(role["Role"]["Arn"])
 
 
 def _no_sleep(_seconds: float) -> None:

@@ -65,10 +65,11 @@ class LambdaStack:
     delegates: list[DelegateProcess] = field(default_factory=list)
     api_key: str = ""
     token: str = ""
+    server_flags: list[str] = field(default_factory=lambda: list(FAST))
 
     def start(self) -> LambdaStack:
         self.api_key = admin_init(self.db_url)
-        self.server = ServerProcess(self.db_url, self.workdir, extra=FAST).start()
+        self.server = ServerProcess(self.db_url, self.workdir, extra=self.server_flags).start()
         self.token = json.loads(self.cli("token", "create", "vpc", "-o", "json").stdout)["token"]
         self.add_delegate("d1")
         session = self.session()

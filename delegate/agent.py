@@ -276,6 +276,13 @@ class Agent:
         try:
             outcome = await self._runner.run(attempt, task)
             attempt.finished = True
+            if outcome is None:
+                log.warning(
+                    "task stopped without reporting",
+                    task=task.task_id,
+                    attempt=task.attempt,
+                    reason=attempt.stop_reason(),
+                )
             attempt.stream.cut()
             if outcome is not None:
                 state, result, error = outcome

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from control_plane.store.models import (
     ApiKeyRow,
+    AttemptRow,
     AuditRow,
     CompleteOutcome,
     ConfigRow,
@@ -162,6 +163,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def acked_seq(self, task_id: str, attempt: int) -> int: ...
+
+    @abc.abstractmethod
+    def list_attempts(self, task_id: str) -> list[AttemptRow]: ...
 
     # --- configuration -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -58,6 +58,16 @@ class TaskRow:
 
 
 @dataclass(frozen=True)
+class AttemptRow:
+    task_id: str
+    attempt: int
+    delegate_id: str
+    started_at: int
+    ended_at: int
+    state: str  # LEASED while running; then SUCCEEDED/FAILED/CANCELLED (reported) or LEASE_EXPIRED/TIMED_OUT
+
+
+@dataclass(frozen=True)
 class LeaseCheck:
     """The answer to a heartbeat for one lease."""
 

@@ -25,6 +25,7 @@ from control_plane.store.models import (
     QUEUED,
     TERMINAL,
     ApiKeyRow,
+    AttemptRow,
     AuditRow,
     CompleteOutcome,
     ConfigRow,
@@ -469,6 +470,14 @@ class SqlStore(Store):
                 break
             acked = r["seq"]
         return acked
+
+    def list_attempts(self, task_id: str) -> list[AttemptRow]:
+        with self._tx(write=False) as cur:
+            rows = self._all(cur, "SELECT * FROM task_attempts WHERE task_id = ? ORDER BY attempt", (task_id,))
+        return [
+            AttemptRow(r["task_id"], r["attempt"], r["delegate_id"], r["started_at"], r["ended_at"], r["state"])
+            for r in rows
+        ]
 
     def acked_seq(self, task_id: str, attempt: int) -> int:
         with self._tx(write=False) as cur:

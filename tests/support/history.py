@@ -42,6 +42,9 @@ def check_tasks(store: Store, history: History | None = None) -> History:
         history.tasks += 1
         if not task.terminal:
             history.problems.append(f"task {task.id} did not end: {task.state}")
+        reported = [a for a in store.list_attempts(task.id) if a.state in ("SUCCEEDED", "FAILED", "CANCELLED")]
+        if len(reported) > 1:
+            history.problems.append(f"task {task.id} ended {len(reported)} times: {[a.attempt for a in reported]}")
         batches = store.read_logs(task.id, (0, 0), 100_000)
         per_attempt: dict[int, list[str]] = {}
         for b in batches:

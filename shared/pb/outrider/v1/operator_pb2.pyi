@@ -158,18 +158,22 @@ class TaskInfo(_message.Message):
     def __init__(self, task_id: _Optional[str] = ..., type: _Optional[str] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., attempt: _Optional[int] = ..., max_attempts: _Optional[int] = ..., selectors: _Optional[_Iterable[str]] = ..., delegate_id: _Optional[str] = ..., result: _Optional[bytes] = ..., error: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., execution_id: _Optional[str] = ..., cancel_requested: _Optional[bool] = ...) -> None: ...
 
 class SubmitTaskRequest(_message.Message):
-    __slots__ = ("type", "payload", "selectors", "max_attempts", "timeout_ms")
+    __slots__ = ("type", "payload", "selectors", "max_attempts", "timeout_ms", "unavailability_policy", "unavailability_deadline_ms")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     SELECTORS_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABILITY_POLICY_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABILITY_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     type: str
     payload: bytes
     selectors: _containers.RepeatedScalarFieldContainer[str]
     max_attempts: int
     timeout_ms: int
-    def __init__(self, type: _Optional[str] = ..., payload: _Optional[bytes] = ..., selectors: _Optional[_Iterable[str]] = ..., max_attempts: _Optional[int] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+    unavailability_policy: str
+    unavailability_deadline_ms: int
+    def __init__(self, type: _Optional[str] = ..., payload: _Optional[bytes] = ..., selectors: _Optional[_Iterable[str]] = ..., max_attempts: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., unavailability_policy: _Optional[str] = ..., unavailability_deadline_ms: _Optional[int] = ...) -> None: ...
 
 class GetTaskRequest(_message.Message):
     __slots__ = ("task_id",)

@@ -1,0 +1,107 @@
+"""A delegate that cannot renew its lease stops the task before the lease could go to someone else,
+and a task with the "cancel" unavailability policy cancels itself when the control plane is away."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from control_plane.store import open_store
+from shared.pb.outrider.v1 import common_pb2
+from tests.harness import DelegateProcess, Operator, ServerProcess, admin_init, wait_until
+from tests.support.history import check_tasks
+from tests.support.tcp_proxy import TcpProxy
+
+
+def _events(d: DelegateProcess, event: str) -> list[dict[str, object]]:
+    found = []
+    for line in d.log_text().splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        if doc.get("event") == event:
+            found.append(doc)
+    return found
+
+
+def _epoch_ms(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_partitioned_delegate_stops_before_its_lease_is_handed_over(db_url: str, tmp_path: Path) -> None:
+    api_key = admin_init(db_url)
+    srv = ServerProcess(db_url, tmp_path, extra=["--lease-seconds", "6", "--heartbeat-seconds", "1"]).start()
+    proxy = TcpProxy("127.0.0.1", srv.port).start()
+    op = Operator(srv.address, api_key)
+    first = second = None
+    try:
+        token = op.create_token("t")
+        first = DelegateProcess(proxy.address, token, "partitioned", tmp_path).start()
+        tid = op.submit("diagnostic.sleep", {"seconds": 25, "lines": 50})
+        wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="first lease")
+        proxy.cut()  # heartbeats fail from now on; the server will expire the lease after 6 s
+        second = DelegateProcess(srv.address, token, "healthy", tmp_path).start()
+        wait_until(lambda: _events(first, "task stopped without reporting"), 20, message="the partitioned stop")
+        wait_until(lambda: op.task(tid).attempt == 2, 30, message="attempt 2 on the healthy delegate")
+        stopped_at = _epoch_ms(str(_events(first, "task stopped without reporting")[0]["timestamp"]))
+        store = open_store(db_url)
+        try:
+            attempts = {a.attempt: a.started_at for a in store.list_attempts(tid)}
+        finally:
+            store.close()
+        assert stopped_at < attempts[2], (stopped_at, attempts)  # never two attempts at once
+        proxy.restore()
+        wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_SUCCEEDED, 60, message="attempt 2 to finish")
+        store = open_store(db_url)
+        try:
+            history = check_tasks(store)
+        finally:
+            store.close()
+        history.check()
+        print(f"[fault] heartbeat-loss: faults=1 gap_ms={attempts[2] - stopped_at} {history.summary()}")
+    finally:
+        for d in (first, second):
+            if d:
+                d.kill()
+        op.close()
+        proxy.stop()
+        srv.stop()
+
+
+def test_cancel_policy_task_cancels_itself_when_control_plane_is_unreachable(db_url: str, tmp_path: Path) -> None:
+    api_key = admin_init(db_url)
+    srv = ServerProcess(db_url, tmp_path, extra=["--lease-seconds", "60", "--heartbeat-seconds", "1"]).start()
+    proxy = TcpProxy("127.0.0.1", srv.port).start()
+    op = Operator(srv.address, api_key)
+    d = None
+    try:
+        token = op.create_token("t")
+        d = DelegateProcess(proxy.address, token, "d1", tmp_path).start()
+        from shared.pb.outrider.v1 import operator_pb2
+
+        info = op.SubmitTask(
+            operator_pb2.SubmitTaskRequest(
+                type="diagnostic.sleep",
+                payload=json.dumps({"seconds": 60, "lines": 60}).encode(),
+                unavailability_policy="cancel",
+                unavailability_deadline_ms=2000,
+            )
+        )
+        tid = info.task_id
+        wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="lease")
+        time.sleep(1)
+        proxy.cut()
+        time.sleep(5)  # past the 2 s deadline; the task stops itself and waits to report
+        proxy.restore()
+        wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_CANCELLED, 30, message="self-cancel reported")
+        assert "unreachable past the task's deadline" in op.task(tid).error
+    finally:
+        if d:
+            d.kill()
+        op.close()
+        proxy.stop()
+        srv.stop()

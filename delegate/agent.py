@@ -384,6 +384,14 @@ class Agent:
             )
             attempt.finished = True
             attempt.stream.restore(spool.batches())
+            if spool.result() is None:
+                steps = [e.get("step", "") for e in spool.journal()]
+                where = f" during step {steps[-1]!r}" if steps and steps[-1] else ""
+                attempt.stream.warn(
+                    f"the delegate restarted: attempt {key[1]} was interrupted{where} and will not report; "
+                    "the control plane hands the task to another attempt when its lease expires"
+                )
+                attempt.stream.cut()
             self._attempts[key] = attempt
             log.info("re-sending spooled work", task=key[0], attempt=key[1], has_result=spool.result() is not None)
             delivery = asyncio.create_task(self._deliver(attempt))

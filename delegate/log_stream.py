@@ -60,6 +60,9 @@ class LogStream:
     def section(self, name: str) -> None:
         with self._lock:
             self._section = self._mask(name)[:128]
+        # The step journal: which step the attempt entered, on disk before anything of it is sent, so a
+        # restarted delegate can say where an interrupted attempt stopped.
+        self._spool.journal_append({"step": self._section, "ts": int(time.time() * 1000)})
 
     def info(self, text: str) -> None:
         self._add("INFO", text)

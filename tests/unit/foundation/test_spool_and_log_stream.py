@@ -24,6 +24,7 @@ def test_batches_survive_a_restart_and_ack_prunes(tmp_path: Path) -> None:
     assert batches[0][1][0]["text"] == "password is **********" and batches[0][1][0]["section"] == "Deploy"
     assert [ln["text"] for ln in batches[1][1]] == ["two", "lines"]
     assert again[0].result() == SpooledResult("SUCCEEDED", b'{"ok": true}', "", 2)
+    assert [e["step"] for e in again[0].journal()] == ["Deploy"]  # the step journal, written on entering it
     stream.ack(1)
     assert [seq for seq, _ in Spool(tmp_path).pending()[0].batches()] == [2]
     again[0].remove()

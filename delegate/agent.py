@@ -30,7 +30,7 @@ from delegate.cp_client import ControlPlaneClient
 from delegate.log_stream import LogStream
 from delegate.spool import AttemptSpool, Spool, SpooledResult
 from delegate.task_runner import TaskRunner
-from delegate.tasks.registry import TaskRegistry
+from delegate.tasks.registry import TaskFailed, TaskRegistry
 from shared.pb.outrider.v1 import common_pb2, delegate_pb2
 from shared.retry import Decision, is_fatal, is_retryable, verdict
 from shared.version import __version__
@@ -397,6 +397,29 @@ class Agent:
             delivery = asyncio.create_task(self._deliver(attempt))
             self._delivering.add(delivery)
             delivery.add_done_callback(self._delivering.discard)
+
+    # --- checkpoints -------------------------------------------------------------------------
+    def checkpointer(self, attempt: Attempt) -> Callable[[bytes], None]:
+        """A blocking `save_checkpoint` for task code running in a worker thread."""
+        loop = asyncio.get_running_loop()
+
+        async def save(data: bytes) -> None:
+            deadline = time.monotonic() + max(self.lease_duration_s - self.heartbeat_interval_s, 1.0)
+            delay = 0.2
+            while True:
+                try:
+                    await self._client.save_checkpoint(attempt.lease_ref, data)
+                    return
+                except grpc.RpcError as exc:
+                    if verdict(exc.code()).decision is not Decision.RETRY or time.monotonic() + delay > deadline:
+                        raise TaskFailed(f"could not checkpoint with the control plane: {_describe(exc)}") from exc
+                await asyncio.sleep(jitter(delay))
+                delay = min(delay * 2, 5.0)
+
+        def blocking(data: bytes) -> None:
+            asyncio.run_coroutine_threadsafe(save(data), loop).result()
+
+        return blocking
 
     # --- heartbeats --------------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:

@@ -85,6 +85,14 @@ class ControlPlaneClient:
         )
         return response.acked_seq
 
+    async def save_checkpoint(self, lease: common_pb2.LeaseRef, data: bytes) -> bool:
+        response: delegate_pb2.SaveCheckpointResponse = await self._stub.SaveCheckpoint(
+            delegate_pb2.SaveCheckpointRequest(session_id=self.session_id, lease=lease, data=data),
+            metadata=self._metadata,
+            timeout=CALL_TIMEOUT_S,
+        )
+        return response.stored
+
     async def complete(
         self, lease: common_pb2.LeaseRef, state: common_pb2.TaskState, result: bytes, error: str, last_log_seq: int
     ) -> delegate_pb2.CompleteTaskResponse:

@@ -74,9 +74,11 @@ def build_agent(config: DelegateConfig) -> Agent:
         registry,
         SignatureCheck(_load_pinned_key(config.task_signing_key), config.require_signed_tasks),
         services,
+        checkpointer=lambda attempt: agent.checkpointer(attempt),
     )
     spool = Spool(config.spool_dir, config.spool_max_bytes)
-    return Agent(config, client, registry, spool, masker.mask, runner)
+    agent = Agent(config, client, registry, spool, masker.mask, runner)
+    return agent
 
 
 async def run_delegate(config: DelegateConfig) -> int:

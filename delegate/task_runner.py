@@ -66,7 +66,9 @@ class TaskRunner:
         registry: TaskRegistry,
         signatures: SignatureCheck,
         services_factory: Callable[[Attempt], dict[str, Any]] | None = None,
+        checkpointer: Callable[[Attempt], Callable[[bytes], None]] | None = None,
     ) -> None:
+        self._checkpointer = checkpointer
         self._registry = registry
         self._signatures = signatures
         self._services_factory = services_factory
@@ -111,6 +113,8 @@ class TaskRunner:
             stop_reason=attempt.stop_reason,
             cancelled=attempt.cancelled,
             services=services,
+            checkpoint=task.checkpoint,
+            save_checkpoint=self._checkpointer(attempt) if self._checkpointer else None,
         )
         try:
             timeout = task.timeout_ms / 1000 if task.timeout_ms > 0 else None

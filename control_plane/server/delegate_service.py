@@ -33,8 +33,15 @@ _LEASE_STATUS = {
     "CANCEL_REQUESTED": delegate_pb2.LEASE_STATUS_CANCEL_REQUESTED,
     "LOST": delegate_pb2.LEASE_STATUS_LOST,
 }
-MAX_LINES_PER_CALL = 5_000
+# Per-call limits. A delegate sends at most 50 batches of at most 200 lines a call (delegate/log_stream.py),
+# so 10,000 lines is what a healthy delegate may send after an outage; more batches, lines or leases
+# than this only come from a broken or hostile client, which would otherwise hold the store's write
+# transaction for seconds (hundreds of thousands of empty batches or lease checks in one message).
+MAX_LINES_PER_CALL = 10_000
+MAX_BATCHES_PER_CALL = 500
+MAX_LEASES_PER_CALL = 10_000
 MAX_LINE_BYTES = 64 * 1024
+MAX_CHECKPOINT_BYTES = 4 * 1024 * 1024
 
 
 def task_message(task: TaskRow) -> delegate_pb2.Task:
@@ -50,6 +57,7 @@ def task_message(task: TaskRow) -> delegate_pb2.Task:
         unavailability_policy=task.unavailability_policy,
         unavailability_deadline_ms=task.unavailability_deadline_ms,
         lease_expires_at_ms=task.lease_expires_at,
+        checkpoint=task.checkpoint,
     )
 
 
@@ -86,6 +94,12 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
             await context.abort(
                 grpc.StatusCode.PERMISSION_DENIED, f"token {token.name!r} may not register selectors: {extra}"
             )
+        if await self._name_owned_elsewhere(name, token.name):
+            # Registering reuses the delegate id of that name; another token must not take it over.
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"delegate name {name!r} is registered with another token; choose another --name",
+            )
         max_tasks = request.max_tasks if 0 < request.max_tasks <= 1024 else 1
         now = ctx.clock()
         row = DelegateRow(
@@ -116,6 +130,15 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
             recommended_version=ctx.settings.recommended_version or __version__,
             task_signing_public_key=public_key,
         )
+
+    async def _name_owned_elsewhere(self, name: str, token_name: str) -> bool:
+        """Whether a delegate of this name belongs to another token that still exists and is not revoked
+        (re-installing a delegate with a new token after revoking the old one keeps its name)."""
+        ctx = self._ctx
+        owner = next((d.token_name for d in await ctx.db(ctx.store.list_delegates) if d.name == name), None)
+        if owner is None or owner == token_name:
+            return False
+        return any(t.name == owner and not t.revoked for t in await ctx.db(ctx.store.list_tokens))
 
     async def PollTask(
         self, request: delegate_pb2.PollTaskRequest, context: grpc.aio.ServicerContext
@@ -156,6 +179,8 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
     ) -> delegate_pb2.HeartbeatResponse:
         ctx = self._ctx
         delegate = await self._session(request.session_id, context)
+        if len(request.leases) > MAX_LEASES_PER_CALL:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"leases: at most {MAX_LEASES_PER_CALL} a call")
         now = ctx.clock()
         leases = [(lease.task_id, lease.attempt, lease.lease_token) for lease in request.leases]
         checks = await ctx.db(ctx.store.heartbeat, delegate.id, leases, now, ctx.settings.lease_ms)
@@ -178,6 +203,8 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
         ctx = self._ctx
         delegate = await self._session(request.session_id, context)
         lease = (request.lease.task_id, request.lease.attempt, request.lease.lease_token)
+        if len(request.batches) > MAX_BATCHES_PER_CALL:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"batches: at most {MAX_BATCHES_PER_CALL} a call")
         batches = []
         lines = 0
         for batch in request.batches:
@@ -201,6 +228,24 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
         if task is not None and task.execution_id:
             ctx.bus.publish(task.execution_id)
         return delegate_pb2.AppendLogsResponse(acked_seq=acked)
+
+    async def SaveCheckpoint(
+        self, request: delegate_pb2.SaveCheckpointRequest, context: grpc.aio.ServicerContext
+    ) -> delegate_pb2.SaveCheckpointResponse:
+        ctx = self._ctx
+        delegate = await self._session(request.session_id, context)
+        if len(request.data) > MAX_CHECKPOINT_BYTES:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"data: at most {MAX_CHECKPOINT_BYTES} bytes")
+        try:
+            json.loads(request.data)
+        except ValueError:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "data: must be a JSON document")
+        lease = (request.lease.task_id, request.lease.attempt, request.lease.lease_token)
+        try:
+            stored = await ctx.db(ctx.store.save_checkpoint, delegate.id, lease, request.data, ctx.clock())
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        return delegate_pb2.SaveCheckpointResponse(stored=stored)
 
     async def CompleteTask(
         self, request: delegate_pb2.CompleteTaskRequest, context: grpc.aio.ServicerContext

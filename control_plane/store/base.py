@@ -127,6 +127,10 @@ class Store(abc.ABC):
         """Store each (seq, lines JSON) once; returns the highest contiguous seq stored."""
 
     @abc.abstractmethod
+    def save_checkpoint(self, delegate_id: str, lease: tuple[str, int, str], data: bytes, now: int) -> bool:
+        """Store the task's checkpoint if it has none yet (first write wins); fenced like completion."""
+
+    @abc.abstractmethod
     def complete(
         self,
         delegate_id: str,

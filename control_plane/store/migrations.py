@@ -75,11 +75,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             """CREATE TABLE counters (name TEXT PRIMARY KEY, value {bigint} NOT NULL)""",
         ),
     ),
+    Migration(
+        2,
+        "task checkpoints",
+        ("ALTER TABLE tasks ADD COLUMN checkpoint {blob} NOT NULL DEFAULT {empty_blob}",),
+    ),
 )
 
 DIALECT_WORDS = {
-    "sqlite": {"blob": "BLOB", "bigint": "INTEGER", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
-    "postgresql": {"blob": "BYTEA", "bigint": "BIGINT", "serial": "BIGSERIAL PRIMARY KEY"},
+    "sqlite": {"blob": "BLOB", "bigint": "INTEGER", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "empty_blob": "X''"},
+    "postgresql": {"blob": "BYTEA", "bigint": "BIGINT", "serial": "BIGSERIAL PRIMARY KEY", "empty_blob": "''::bytea"},
 }
 
 

@@ -51,6 +51,7 @@ class TaskRow:
     signature: bytes
     unavailability_policy: str
     unavailability_deadline_ms: int
+    checkpoint: bytes = b""
 
     @property
     def terminal(self) -> bool:

@@ -84,6 +84,7 @@ def _task(row: Row) -> TaskRow:
         signature=bytes(row["signature"]),
         unavailability_policy=row["unavailability_policy"],
         unavailability_deadline_ms=row["unavailability_deadline_ms"],
+        checkpoint=bytes(row.get("checkpoint") or b""),
     )
 
 
@@ -435,6 +436,25 @@ class SqlStore(Store):
             "SELECT * FROM task_attempts WHERE task_id = ? AND attempt = ? AND lease_token = ? AND delegate_id = ?",
             (task_id, attempt, token, delegate_id),
         )
+
+    def save_checkpoint(self, delegate_id: str, lease: tuple[str, int, str], data: bytes, now: int) -> bool:
+        task_id, attempt, token = lease
+        with self._tx() as cur:
+            row = self._one(cur, "SELECT * FROM tasks WHERE id = ?", (task_id,))
+            if row is None:
+                raise NotFound(f"task {task_id} does not exist")
+            holds = (
+                row["state"] == LEASED
+                and row["attempt"] == attempt
+                and row["lease_token"] == token
+                and row["delegate_id"] == delegate_id
+            )
+            if not holds:
+                raise NotFound(f"task {task_id} attempt {attempt} is not leased to this delegate")
+            if bytes(row["checkpoint"] or b""):
+                return False  # the first attempt's "before" state is the one that counts
+            self._exec(cur, "UPDATE tasks SET checkpoint = ? WHERE id = ?", (data, task_id))
+            return True
 
     def append_logs(
         self,

@@ -22,19 +22,21 @@ source, and `render_secrets`. Logging goes to the TaskLog, which masks secrets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from delegate.artifacts.base import ArtifactSourceClient
 from delegate.artifacts.fetch import CodeLimits, CodeRef, check_handler, fetch_code
+from delegate.aws.errors import AwsError
 from delegate.aws.factory import AwsFactory
 from delegate.aws.lambda_client import LambdaClient
 from delegate.lambda_.actions import SECTION_FETCH, SECTION_SNAPSHOT, SECTION_SUMMARY, short_sha
 from delegate.lambda_.desired import DesiredFunction
-from delegate.lambda_.errors import Cancelled, DeployCancelled, DeployFailed
+from delegate.lambda_.errors import Cancelled, DeployCancelled, DeployFailed, LambdaEngineError
 from delegate.lambda_.executor import Executor, FunctionState
 from delegate.lambda_.planner import Plan, plan_deploy
-from delegate.lambda_.rollback import restore
-from delegate.lambda_.snapshot import Snapshot, take_snapshot
+from delegate.lambda_.rollback import restore, unmask_environment
+from delegate.lambda_.snapshot import RestoreTarget, Snapshot, take_snapshot, target_from_payload
 from delegate.tasklog import TaskLog
 from shared.payloads import FunctionResult, FunctionSnapshot, LambdaDeployPayload, LambdaDeployResult, RollbackReport
 
@@ -59,12 +61,18 @@ def deploy(
     rollback_when_stopped: Callable[[], bool] = _always,
     limits: CodeLimits | None = None,
     wait_timeout: float = 300.0,
+    prior_snapshots: Sequence[FunctionSnapshot] = (),
+    on_snapshots: Callable[[list[FunctionSnapshot]], None] | None = None,
 ) -> LambdaDeployResult:
     """Deploy `payload.artifact` to every function; return the result or raise DeployFailed/DeployCancelled.
 
     When `should_stop()` stops the run, `rollback_when_stopped()` decides whether to roll back: yes
     for an operator's cancel; no when the lease is in doubt, because another attempt of the same task
     may already be deploying and a rollback here would undo its work.
+
+    `prior_snapshots` are the snapshots an earlier attempt of this task checkpointed: the state from
+    before the execution, which rollback restores (ours may already hold that attempt's changes).
+    Without them, `on_snapshots` checkpoints ours before anything changes.
     """
     client = aws.lambda_(payload.credentials, payload.region, on_retry=log.warn)
     run = _Run(
@@ -75,6 +83,7 @@ def deploy(
         wait_timeout=wait_timeout,
         rollback_when_stopped=rollback_when_stopped,
     )
+    run.prior = {p.name: p for p in prior_snapshots}
     try:
         log.section(SECTION_FETCH)
         staging = aws.s3(payload.credentials, payload.region, on_retry=log.warn) if payload.staging_bucket else None
@@ -98,6 +107,12 @@ def deploy(
             snapshot = take_snapshot(client, spec.name, execution_id=payload.execution_id)
             run.snapshots.append(snapshot)
             log.info(_describe_snapshot(snapshot))
+        if run.prior:
+            log.info("An earlier attempt of this execution saved the state from before it; a rollback restores that")
+        elif on_snapshots is not None:
+            # Checkpoint the "before" state outside this process before changing anything, so that a
+            # later attempt (after this delegate dies) can still roll back to it.
+            on_snapshots(run.masked_snapshots())
         plans = [plan_deploy(run.desired[s.name], s, code, execution_id=payload.execution_id) for s in run.snapshots]
 
         executor = Executor(client, log, should_stop=should_stop, wait_timeout=wait_timeout)
@@ -155,6 +170,7 @@ class _Run:
         self.desired: dict[str, DesiredFunction] = {}
         self.snapshots: list[Snapshot] = []
         self.states: dict[str, FunctionState] = {}
+        self.prior: dict[str, FunctionSnapshot] = {}
 
     def _function_results(self) -> list[FunctionResult]:
         results = []
@@ -174,9 +190,36 @@ class _Run:
             )
         return results
 
-    def _masked_snapshots(self) -> list[FunctionSnapshot]:
+    def aliases_to_delete(self) -> dict[str, list[str]]:
+        """Aliases this execution created: by this attempt, or (against a checkpoint) by an earlier one."""
+        out = {name: list(state.created_aliases) for name, state in self.states.items()}
+        for snapshot in self.snapshots:
+            prior = self.prior.get(snapshot.name)
+            if prior is not None:
+                extra = [a for a in snapshot.aliases if a not in prior.aliases]
+                out[snapshot.name] = sorted(set(out.get(snapshot.name, [])) | set(extra))
+        return out
+
+    def restore_target(self, snapshot: Snapshot) -> RestoreTarget:
+        """Where rollback takes a function: our snapshot, or the earlier attempt's checkpoint (masked
+        secrets recovered from the versions its aliases served)."""
+        prior = self.prior.get(snapshot.name)
+        if prior is None:
+            return snapshot.restore_target()
+        target = target_from_payload(prior)
+        try:
+            return unmask_environment(target, self.client, self.log)
+        except (AwsError, LambdaEngineError) as exc:
+            self.log.error(f"{exc}; restoring aliases and tags of {snapshot.name} but not its configuration")
+            return replace(target, settings=None)
+
+    def masked_snapshots(self) -> list[FunctionSnapshot]:
+        """Snapshots as they leave the delegate (secrets masked); an earlier attempt's checkpoint wins."""
         out: list[FunctionSnapshot] = []
         for snapshot in self.snapshots:
+            if snapshot.name in self.prior:
+                out.append(self.prior[snapshot.name])
+                continue
             desired = self.desired.get(snapshot.name)
             secret_keys = desired.secret_keys if desired else frozenset()
             out.append(snapshot.to_payload(self.mask, secret_keys))
@@ -194,7 +237,7 @@ class _Run:
             self.log.info(f"No changes: every function already runs sha256 {short_sha(code.sha256_b64)} as specified")
         return LambdaDeployResult(
             functions=functions,
-            snapshots=self._masked_snapshots(),
+            snapshots=self.masked_snapshots(),
             changed=changed,
         )
 
@@ -205,10 +248,13 @@ class _Run:
         report: RollbackReport | None = None
         functions = self._function_results()
         # Restore what this attempt touched, and functions an earlier attempt of it created.
+        # Against a checkpoint, every function may hold an earlier attempt's changes: restore them all.
         to_restore = [
             s
             for s in self.snapshots
-            if (s.name in self.states and self.states[s.name].touched) or (s.exists_now and not s.existed_before)
+            if (s.name in self.states and self.states[s.name].touched)
+            or (s.exists_now and not s.existed_before)
+            or s.name in self.prior
         ]
         if not self.payload.rollback_on_failure:
             if self.snapshots:
@@ -217,10 +263,10 @@ class _Run:
             self.log.warn("Stopped without rollback: another attempt of this execution continues from here")
         elif to_restore:
             outcome = restore(
-                [s.restore_target() for s in to_restore],
+                [self.restore_target(s) for s in to_restore],
                 client=self.client,
                 log=self.log,
-                delete_aliases={name: state.created_aliases for name, state in self.states.items()},
+                delete_aliases=self.aliases_to_delete(),
                 wait_timeout=self.wait_timeout,
             )
             report = RollbackReport(
@@ -238,7 +284,7 @@ class _Run:
                 self.log.error(f"Rollback incomplete: {report.error}")
         result = LambdaDeployResult(
             functions=functions,
-            snapshots=self._masked_snapshots(),
+            snapshots=self.masked_snapshots(),
             changed=any(state.touched for state in self.states.values()),
             rollback=report,
             error=error,

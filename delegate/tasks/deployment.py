@@ -8,6 +8,7 @@ the masker before anything can log them.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from shared.payloads import (
     ArtifactResolvePayload,
     ArtifactSource,
     AssumeRoleCredentials,
+    FunctionSnapshot,
     InheritCredentials,
     LambdaDeployPayload,
     LambdaRollbackPayload,
@@ -154,6 +156,8 @@ async def lambda_deploy(ctx: TaskContext) -> Mapping[str, Any]:
             # Roll back when an operator cancels; not when the lease is in doubt, because then another
             # attempt may already be deploying and a rollback would undo its work.
             rollback_when_stopped=ctx.cancelled,
+            prior_snapshots=_prior_snapshots(ctx.checkpoint),
+            on_snapshots=_checkpoint_to(ctx),
         )
         return result.model_dump(mode="json", by_alias=True)
 
@@ -166,6 +170,25 @@ async def lambda_deploy(ctx: TaskContext) -> Mapping[str, Any]:
         raise TaskCancelled(str(exc), exc.result.model_dump(mode="json", by_alias=True)) from exc
     except DeployFailed as exc:
         raise TaskFailed(str(exc), exc.result.model_dump(mode="json", by_alias=True)) from exc
+
+
+def _prior_snapshots(checkpoint: bytes) -> list[FunctionSnapshot]:
+    """The "before" state an earlier attempt of this deploy task checkpointed, if any."""
+    if not checkpoint:
+        return []
+    doc = json.loads(checkpoint)
+    return [FunctionSnapshot.model_validate(s) for s in doc.get("snapshots", [])]
+
+
+def _checkpoint_to(ctx: TaskContext) -> Callable[[list[FunctionSnapshot]], None] | None:
+    save = ctx.save_checkpoint
+    if save is None:
+        return None
+
+    def checkpoint(snapshots: list[FunctionSnapshot]) -> None:
+        save(json.dumps({"snapshots": [s.model_dump(mode="json", by_alias=True) for s in snapshots]}).encode())
+
+    return checkpoint
 
 
 async def lambda_rollback(ctx: TaskContext) -> Mapping[str, Any]:

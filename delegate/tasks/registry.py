@@ -46,6 +46,11 @@ class TaskContext:
     cancelled: Callable[[], bool]
     services: dict[str, Any] = field(default_factory=dict)
     """Per-process collaborators (AWS factory, secret resolver...) wired by the agent."""
+    checkpoint: bytes = b""
+    """What an earlier attempt of this task saved with `save_checkpoint` (JSON), or empty."""
+    save_checkpoint: Callable[[bytes], None] | None = None
+    """Store a checkpoint with the control plane before going on; blocking, callable from a worker
+    thread; raises TaskFailed when it cannot be stored (nothing should change without it)."""
 
     def should_stop(self) -> bool:
         return self.stop_reason() is not None

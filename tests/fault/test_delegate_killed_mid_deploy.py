@@ -110,3 +110,62 @@ def test_kill_delegate_at_step(step: str, db_url: str, tmp_path: Path, moto_url:
     finally:
         stack.stop()
         proxy.stop()
+
+
+def test_attempt_2_rolls_back_to_the_state_before_attempt_1(db_url: str, tmp_path: Path, moto_url: str) -> None:
+    """Attempt 1 moves the alias and dies; attempt 2 fails later: the rollback restores the state from
+    before attempt 1 (checkpointed with the control plane), not the half-done state attempt 2 found."""
+    proxy = AwsFaultProxy(moto_url).start()
+    stack = LambdaStack(tmp_path, db_url, moto_url, proxy.url).start()
+    try:
+        lam = stack.client("lambda")
+        assert stack.apply_yaml(shop_config(), "shop.yaml").returncode == 0
+        _put(stack, "orders/orders-1.zip", app_zip("v1"))
+        code, _, err = stack.deploy("orders-dev", "shop")
+        assert code == 0, err
+        arn = lam.get_function(FunctionName="shop-orders-dev")["Configuration"]["FunctionArn"]
+        lam.tag_resource(Resource=arn, Tags={"stray": "yes"})  # so the tag step has work to do
+        before = lambda_state(lam, "shop-orders-dev")
+        assert stack.apply_yaml(shop_config(memory=512), "shop.yaml").returncode == 0
+        _put(stack, "orders/orders-2.zip", app_zip("v2"))
+        hold = Rule(path=STEPS["alias"], delay_after=60, count=1)
+        refuse_tags = Rule(
+            path=r"DELETE /2017-03-31/tags/",
+            status=400,
+            code="InvalidParameterValueException",
+            message="injected: tags refused",
+            count=1,
+        )
+        proxy.rules.append(hold)
+        proc = stack.cli("deploy", "orders-dev", "--app", "shop", "--no-wait", "-o", "json")
+        execution_id = json.loads(proc.stdout)["id"]
+        wait_until(lambda: hold.hits == 1, 30, message="attempt 1 to move the alias")
+        stack.delegates[0].kill()
+        assert lam.get_alias(FunctionName="shop-orders-dev", Name="dev")["FunctionVersion"] == "2"
+        proxy.rules.append(refuse_tags)
+        stack.add_delegate("d2")
+        wait_until(
+            lambda: _execution(stack, execution_id)["status"] in {"SUCCEEDED", "FAILED", "ROLLED_BACK"},
+            60,
+            message="attempt 2 to end",
+        )
+        doc = _execution(stack, execution_id)
+        assert doc["status"] == "ROLLED_BACK", doc
+        after = lambda_state(lam, "shop-orders-dev")
+        # Alias back to version 1 (serving v1 code), memory back to 128, tags as they were. $LATEST keeps the
+        # new code: Lambda cannot copy code between versions, and traffic goes through the alias.
+        assert {k: v for k, v in after.items() if k != "codeSha256"} == {
+            k: v for k, v in before.items() if k != "codeSha256"
+        }
+        store = open_store(db_url)
+        try:
+            task = next(t for t in store.list_tasks(100, execution_id) if t.type == "lambda.deploy")
+            history = check_tasks(store, History())
+        finally:
+            store.close()
+        assert task.attempt == 2 and task.checkpoint  # the checkpoint came from attempt 1
+        history.check()
+        print(f"[fault] attempt-2-rollback-to-checkpoint: faults={proxy.faults} {history.summary()}")
+    finally:
+        stack.stop()
+        proxy.stop()

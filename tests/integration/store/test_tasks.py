@@ -149,3 +149,17 @@ def test_extend_leases_after_restart(store: Store) -> None:
     assert store.expire(40_000) == []
     [t] = store.expire(50_001)
     assert t.id == tid and t.state == "QUEUED"
+
+
+def test_checkpoint_first_write_wins_and_travels_to_the_next_attempt(store: Store) -> None:
+    tid = _enqueue(store, max_attempts=3)
+    a1 = store.claim("d1", frozenset(), TYPES, 1_000, LEASE)
+    assert a1 is not None and a1.checkpoint == b""
+    assert store.save_checkpoint("d1", (tid, 1, a1.lease_token), b'{"v": 1}', 1_500)
+    with pytest.raises(NotFound):
+        store.save_checkpoint("d2", (tid, 1, a1.lease_token), b'{"v": 9}', 1_500)  # not its lease
+    store.expire(1_000 + LEASE + 1)
+    a2 = store.claim("d2", frozenset(), TYPES, 20_000, LEASE)
+    assert a2 is not None and a2.attempt == 2 and a2.checkpoint == b'{"v": 1}'
+    assert not store.save_checkpoint("d2", (tid, 2, a2.lease_token), b'{"v": 2}', 20_500)
+    assert store.get_task(tid).checkpoint == b'{"v": 1}'  # type: ignore[union-attr]

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from shared.pb.outrider.v1 import common_pb2 as outrider_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aoutrider/v1/delegate.proto\x12\x0boutrider.v1\x1a\x18outrider/v1/common.proto\"\x92\x01\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x14\n\x0cinstall_kind\x18\x04 \x01(\t\x12\x11\n\tselectors\x18\x05 \x03(\t\x12\x11\n\tmax_tasks\x18\x06 \x01(\x05\x12\x12\n\ntask_types\x18\x07 \x03(\t\"\xcc\x01\n\x10RegisterResponse\x12\x13\n\x0b\x64\x65legate_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x17\n\x0fpoll_timeout_ms\x18\x03 \x01(\x03\x12\x19\n\x11lease_duration_ms\x18\x04 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x05 \x01(\x03\x12\x1b\n\x13recommended_version\x18\x06 \x01(\t\x12\x1f\n\x17task_signing_public_key\x18\x07 \x01(\x0c\"J\n\x0fPollTaskRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nfree_slots\x18\x02 \x01(\x05\x12\x0f\n\x07wait_ms\x18\x03 \x01(\x03\"\xf9\x01\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x13\n\x0blease_token\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x14\n\x0c\x65xecution_id\x18\x07 \x01(\t\x12\x11\n\tsignature\x18\x08 \x01(\x0c\x12\x1d\n\x15unavailability_policy\x18\t \x01(\t\x12\"\n\x1aunavailability_deadline_ms\x18\n \x01(\x03\x12\x1b\n\x13lease_expires_at_ms\x18\x0b \x01(\x03\"3\n\x10PollTaskResponse\x12\x1f\n\x04task\x18\x01 \x01(\x0b\x32\x11.outrider.v1.Task\"M\n\x10HeartbeatRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12%\n\x06leases\x18\x02 \x03(\x0b\x32\x15.outrider.v1.LeaseRef\"u\n\nLeaseState\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.outrider.v1.LeaseStatus\x12\x1b\n\x13lease_expires_at_ms\x18\x04 \x01(\x03\"<\n\x11HeartbeatResponse\x12\'\n\x06leases\x18\x01 \x03(\x0b\x32\x17.outrider.v1.LeaseState\"u\n\x11\x41ppendLogsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x05lease\x18\x02 \x01(\x0b\x32\x15.outrider.v1.LeaseRef\x12&\n\x07\x62\x61tches\x18\x03 \x03(\x0b\x32\x15.outrider.v1.LogBatch\"\'\n\x12\x41ppendLogsResponse\x12\x11\n\tacked_seq\x18\x01 \x01(\x03\"\xab\x01\n\x13\x43ompleteTaskRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x05lease\x18\x02 \x01(\x0b\x32\x15.outrider.v1.LeaseRef\x12%\n\x05state\x18\x03 \x01(\x0e\x32\x16.outrider.v1.TaskState\x12\x0e\n\x06result\x18\x04 \x01(\x0c\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x14\n\x0clast_log_seq\x18\x06 \x01(\x03\"O\n\x14\x43ompleteTaskResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.outrider.v1.TaskState*\x7f\n\x0bLeaseStatus\x12\x1c\n\x18LEASE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14LEASE_STATUS_RENEWED\x10\x01\x12!\n\x1dLEASE_STATUS_CANCEL_REQUESTED\x10\x02\x12\x15\n\x11LEASE_STATUS_LOST\x10\x03\x32\x93\x03\n\x0f\x44\x65legateService\x12G\n\x08Register\x12\x1c.outrider.v1.RegisterRequest\x1a\x1d.outrider.v1.RegisterResponse\x12G\n\x08PollTask\x12\x1c.outrider.v1.PollTaskRequest\x1a\x1d.outrider.v1.PollTaskResponse\x12J\n\tHeartbeat\x12\x1d.outrider.v1.HeartbeatRequest\x1a\x1e.outrider.v1.HeartbeatResponse\x12M\n\nAppendLogs\x12\x1e.outrider.v1.AppendLogsRequest\x1a\x1f.outrider.v1.AppendLogsResponse\x12S\n\x0c\x43ompleteTask\x12 .outrider.v1.CompleteTaskRequest\x1a!.outrider.v1.CompleteTaskResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aoutrider/v1/delegate.proto\x12\x0boutrider.v1\x1a\x18outrider/v1/common.proto\"\x92\x01\n\x0fRegisterRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x14\n\x0cinstall_kind\x18\x04 \x01(\t\x12\x11\n\tselectors\x18\x05 \x03(\t\x12\x11\n\tmax_tasks\x18\x06 \x01(\x05\x12\x12\n\ntask_types\x18\x07 \x03(\t\"\xcc\x01\n\x10RegisterResponse\x12\x13\n\x0b\x64\x65legate_id\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x17\n\x0fpoll_timeout_ms\x18\x03 \x01(\x03\x12\x19\n\x11lease_duration_ms\x18\x04 \x01(\x03\x12\x1d\n\x15heartbeat_interval_ms\x18\x05 \x01(\x03\x12\x1b\n\x13recommended_version\x18\x06 \x01(\t\x12\x1f\n\x17task_signing_public_key\x18\x07 \x01(\x0c\"J\n\x0fPollTaskRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x12\n\nfree_slots\x18\x02 \x01(\x05\x12\x0f\n\x07wait_ms\x18\x03 \x01(\x03\"\x8d\x02\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x13\n\x0blease_token\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x12\n\ntimeout_ms\x18\x06 \x01(\x03\x12\x14\n\x0c\x65xecution_id\x18\x07 \x01(\t\x12\x11\n\tsignature\x18\x08 \x01(\x0c\x12\x1d\n\x15unavailability_policy\x18\t \x01(\t\x12\"\n\x1aunavailability_deadline_ms\x18\n \x01(\x03\x12\x1b\n\x13lease_expires_at_ms\x18\x0b \x01(\x03\x12\x12\n\ncheckpoint\x18\x0c \x01(\x0c\"3\n\x10PollTaskResponse\x12\x1f\n\x04task\x18\x01 \x01(\x0b\x32\x11.outrider.v1.Task\"M\n\x10HeartbeatRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12%\n\x06leases\x18\x02 \x03(\x0b\x32\x15.outrider.v1.LeaseRef\"u\n\nLeaseState\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.outrider.v1.LeaseStatus\x12\x1b\n\x13lease_expires_at_ms\x18\x04 \x01(\x03\"<\n\x11HeartbeatResponse\x12\'\n\x06leases\x18\x01 \x03(\x0b\x32\x17.outrider.v1.LeaseState\"u\n\x11\x41ppendLogsRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x05lease\x18\x02 \x01(\x0b\x32\x15.outrider.v1.LeaseRef\x12&\n\x07\x62\x61tches\x18\x03 \x03(\x0b\x32\x15.outrider.v1.LogBatch\"\'\n\x12\x41ppendLogsResponse\x12\x11\n\tacked_seq\x18\x01 \x01(\x03\"\xab\x01\n\x13\x43ompleteTaskRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x05lease\x18\x02 \x01(\x0b\x32\x15.outrider.v1.LeaseRef\x12%\n\x05state\x18\x03 \x01(\x0e\x32\x16.outrider.v1.TaskState\x12\x0e\n\x06result\x18\x04 \x01(\x0c\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x14\n\x0clast_log_seq\x18\x06 \x01(\x03\"_\n\x15SaveCheckpointRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12$\n\x05lease\x18\x02 \x01(\x0b\x32\x15.outrider.v1.LeaseRef\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"(\n\x16SaveCheckpointResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x08\"O\n\x14\x43ompleteTaskResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.outrider.v1.TaskState*\x7f\n\x0bLeaseStatus\x12\x1c\n\x18LEASE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14LEASE_STATUS_RENEWED\x10\x01\x12!\n\x1dLEASE_STATUS_CANCEL_REQUESTED\x10\x02\x12\x15\n\x11LEASE_STATUS_LOST\x10\x03\x32\xee\x03\n\x0f\x44\x65legateService\x12G\n\x08Register\x12\x1c.outrider.v1.RegisterRequest\x1a\x1d.outrider.v1.RegisterResponse\x12G\n\x08PollTask\x12\x1c.outrider.v1.PollTaskRequest\x1a\x1d.outrider.v1.PollTaskResponse\x12J\n\tHeartbeat\x12\x1d.outrider.v1.HeartbeatRequest\x1a\x1e.outrider.v1.HeartbeatResponse\x12M\n\nAppendLogs\x12\x1e.outrider.v1.AppendLogsRequest\x1a\x1f.outrider.v1.AppendLogsResponse\x12S\n\x0c\x43ompleteTask\x12 .outrider.v1.CompleteTaskRequest\x1a!.outrider.v1.CompleteTaskResponse\x12Y\n\x0eSaveCheckpoint\x12\".outrider.v1.SaveCheckpointRequest\x1a#.outrider.v1.SaveCheckpointResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'outrider.v1.delegate_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LEASESTATUS']._serialized_start=1481
-  _globals['_LEASESTATUS']._serialized_end=1608
+  _globals['_LEASESTATUS']._serialized_start=1640
+  _globals['_LEASESTATUS']._serialized_end=1767
   _globals['_REGISTERREQUEST']._serialized_start=70
   _globals['_REGISTERREQUEST']._serialized_end=216
   _globals['_REGISTERRESPONSE']._serialized_start=219
@@ -41,23 +41,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POLLTASKREQUEST']._serialized_start=425
   _globals['_POLLTASKREQUEST']._serialized_end=499
   _globals['_TASK']._serialized_start=502
-  _globals['_TASK']._serialized_end=751
-  _globals['_POLLTASKRESPONSE']._serialized_start=753
-  _globals['_POLLTASKRESPONSE']._serialized_end=804
-  _globals['_HEARTBEATREQUEST']._serialized_start=806
-  _globals['_HEARTBEATREQUEST']._serialized_end=883
-  _globals['_LEASESTATE']._serialized_start=885
-  _globals['_LEASESTATE']._serialized_end=1002
-  _globals['_HEARTBEATRESPONSE']._serialized_start=1004
-  _globals['_HEARTBEATRESPONSE']._serialized_end=1064
-  _globals['_APPENDLOGSREQUEST']._serialized_start=1066
-  _globals['_APPENDLOGSREQUEST']._serialized_end=1183
-  _globals['_APPENDLOGSRESPONSE']._serialized_start=1185
-  _globals['_APPENDLOGSRESPONSE']._serialized_end=1224
-  _globals['_COMPLETETASKREQUEST']._serialized_start=1227
-  _globals['_COMPLETETASKREQUEST']._serialized_end=1398
-  _globals['_COMPLETETASKRESPONSE']._serialized_start=1400
-  _globals['_COMPLETETASKRESPONSE']._serialized_end=1479
-  _globals['_DELEGATESERVICE']._serialized_start=1611
-  _globals['_DELEGATESERVICE']._serialized_end=2014
+  _globals['_TASK']._serialized_end=771
+  _globals['_POLLTASKRESPONSE']._serialized_start=773
+  _globals['_POLLTASKRESPONSE']._serialized_end=824
+  _globals['_HEARTBEATREQUEST']._serialized_start=826
+  _globals['_HEARTBEATREQUEST']._serialized_end=903
+  _globals['_LEASESTATE']._serialized_start=905
+  _globals['_LEASESTATE']._serialized_end=1022
+  _globals['_HEARTBEATRESPONSE']._serialized_start=1024
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1084
+  _globals['_APPENDLOGSREQUEST']._serialized_start=1086
+  _globals['_APPENDLOGSREQUEST']._serialized_end=1203
+  _globals['_APPENDLOGSRESPONSE']._serialized_start=1205
+  _globals['_APPENDLOGSRESPONSE']._serialized_end=1244
+  _globals['_COMPLETETASKREQUEST']._serialized_start=1247
+  _globals['_COMPLETETASKREQUEST']._serialized_end=1418
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_start=1420
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_end=1515
+  _globals['_SAVECHECKPOINTRESPONSE']._serialized_start=1517
+  _globals['_SAVECHECKPOINTRESPONSE']._serialized_end=1557
+  _globals['_COMPLETETASKRESPONSE']._serialized_start=1559
+  _globals['_COMPLETETASKRESPONSE']._serialized_end=1638
+  _globals['_DELEGATESERVICE']._serialized_start=1770
+  _globals['_DELEGATESERVICE']._serialized_end=2264
 # @@protoc_insertion_point(module_scope)

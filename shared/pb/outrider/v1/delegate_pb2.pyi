@@ -66,7 +66,7 @@ class PollTaskRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., free_slots: _Optional[int] = ..., wait_ms: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("task_id", "attempt", "lease_token", "type", "payload", "timeout_ms", "execution_id", "signature", "unavailability_policy", "unavailability_deadline_ms", "lease_expires_at_ms")
+    __slots__ = ("task_id", "attempt", "lease_token", "type", "payload", "timeout_ms", "execution_id", "signature", "unavailability_policy", "unavailability_deadline_ms", "lease_expires_at_ms", "checkpoint")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     LEASE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +78,7 @@ class Task(_message.Message):
     UNAVAILABILITY_POLICY_FIELD_NUMBER: _ClassVar[int]
     UNAVAILABILITY_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     LEASE_EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     attempt: int
     lease_token: str
@@ -89,7 +90,8 @@ class Task(_message.Message):
     unavailability_policy: str
     unavailability_deadline_ms: int
     lease_expires_at_ms: int
-    def __init__(self, task_id: _Optional[str] = ..., attempt: _Optional[int] = ..., lease_token: _Optional[str] = ..., type: _Optional[str] = ..., payload: _Optional[bytes] = ..., timeout_ms: _Optional[int] = ..., execution_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., unavailability_policy: _Optional[str] = ..., unavailability_deadline_ms: _Optional[int] = ..., lease_expires_at_ms: _Optional[int] = ...) -> None: ...
+    checkpoint: bytes
+    def __init__(self, task_id: _Optional[str] = ..., attempt: _Optional[int] = ..., lease_token: _Optional[str] = ..., type: _Optional[str] = ..., payload: _Optional[bytes] = ..., timeout_ms: _Optional[int] = ..., execution_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., unavailability_policy: _Optional[str] = ..., unavailability_deadline_ms: _Optional[int] = ..., lease_expires_at_ms: _Optional[int] = ..., checkpoint: _Optional[bytes] = ...) -> None: ...
 
 class PollTaskResponse(_message.Message):
     __slots__ = ("task",)
@@ -154,6 +156,22 @@ class CompleteTaskRequest(_message.Message):
     error: str
     last_log_seq: int
     def __init__(self, session_id: _Optional[str] = ..., lease: _Optional[_Union[_common_pb2.LeaseRef, _Mapping]] = ..., state: _Optional[_Union[_common_pb2.TaskState, str]] = ..., result: _Optional[bytes] = ..., error: _Optional[str] = ..., last_log_seq: _Optional[int] = ...) -> None: ...
+
+class SaveCheckpointRequest(_message.Message):
+    __slots__ = ("session_id", "lease", "data")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    lease: _common_pb2.LeaseRef
+    data: bytes
+    def __init__(self, session_id: _Optional[str] = ..., lease: _Optional[_Union[_common_pb2.LeaseRef, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class SaveCheckpointResponse(_message.Message):
+    __slots__ = ("stored",)
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    stored: bool
+    def __init__(self, stored: _Optional[bool] = ...) -> None: ...
 
 class CompleteTaskResponse(_message.Message):
     __slots__ = ("accepted", "state")

@@ -59,6 +59,11 @@ class DelegateServiceStub:
                 request_serializer=outrider_dot_v1_dot_delegate__pb2.CompleteTaskRequest.SerializeToString,
                 response_deserializer=outrider_dot_v1_dot_delegate__pb2.CompleteTaskResponse.FromString,
                 _registered_method=True)
+        self.SaveCheckpoint = channel.unary_unary(
+                '/outrider.v1.DelegateService/SaveCheckpoint',
+                request_serializer=outrider_dot_v1_dot_delegate__pb2.SaveCheckpointRequest.SerializeToString,
+                response_deserializer=outrider_dot_v1_dot_delegate__pb2.SaveCheckpointResponse.FromString,
+                _registered_method=True)
 
 
 class DelegateServiceServicer:
@@ -99,6 +104,14 @@ class DelegateServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SaveCheckpoint(self, request, context):
+        """Stores a task's checkpoint (e.g. the state before a deployment changed anything). The first one
+        saved wins, so later attempts receive the state from before the first attempt in Task.checkpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DelegateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +139,11 @@ def add_DelegateServiceServicer_to_server(servicer, server):
                     servicer.CompleteTask,
                     request_deserializer=outrider_dot_v1_dot_delegate__pb2.CompleteTaskRequest.FromString,
                     response_serializer=outrider_dot_v1_dot_delegate__pb2.CompleteTaskResponse.SerializeToString,
+            ),
+            'SaveCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveCheckpoint,
+                    request_deserializer=outrider_dot_v1_dot_delegate__pb2.SaveCheckpointRequest.FromString,
+                    response_serializer=outrider_dot_v1_dot_delegate__pb2.SaveCheckpointResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +281,33 @@ class DelegateService:
             '/outrider.v1.DelegateService/CompleteTask',
             outrider_dot_v1_dot_delegate__pb2.CompleteTaskRequest.SerializeToString,
             outrider_dot_v1_dot_delegate__pb2.CompleteTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/outrider.v1.DelegateService/SaveCheckpoint',
+            outrider_dot_v1_dot_delegate__pb2.SaveCheckpointRequest.SerializeToString,
+            outrider_dot_v1_dot_delegate__pb2.SaveCheckpointResponse.FromString,
             options,
             channel_credentials,
             insecure,

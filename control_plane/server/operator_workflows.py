@@ -48,7 +48,7 @@ class WorkflowHandlers:
         try:
             documents = parse_files([(f.source, f.text) for f in request.files])
         except ConfigError as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, config_problem(exc))
         for doc in documents:
             app = doc.key.application or (doc.name if doc.key.kind == "Application" else "")
             if doc.key.kind in GLOBAL_KINDS and doc.key.kind != "Application" and not _unscoped(who):
@@ -64,7 +64,7 @@ class WorkflowHandlers:
             try:
                 _, actions = plan_apply(current, documents)
             except ConfigError as exc:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, config_problem(exc))
             if not request.dry_run:
                 await ctx.db(store_documents, ctx.store, documents, ctx.clock())
             entry.details = {"dryRun": request.dry_run, "actions": [a.to_dict() for a in actions]}
@@ -248,6 +248,12 @@ def render_service_source(config: ConfigSet, application: str, service: str) -> 
             f"service {application}/{service}: no workflow deploys it, so the artifact source has no region to use"
         )
     return render_artifact_source(config, application, workflows[0].name)
+
+
+def config_problem(exc: ConfigError) -> str:
+    """One line for the user: the first problem, and how many more there are (each names its field)."""
+    more = len(exc.errors) - 1
+    return exc.errors[0] + (f" (and {more} more problem{'s' if more > 1 else ''}; fix this one first)" if more else "")
 
 
 def _unscoped(who: Operator) -> bool:

@@ -62,6 +62,13 @@ def default_signing_key(db_url: str) -> Path:
 )
 @click.option("--no-task-signing", is_flag=True, help="Do not sign tasks (not recommended).")
 @click.option(
+    "--sweep-seconds",
+    type=click.FloatRange(0.05, 3600),
+    default=1.0,
+    hidden=True,
+    help="How often expired leases are swept and idle pollers nudged.",
+)
+@click.option(
     "--port-file",
     type=click.Path(dir_okay=False, path_type=Path),
     hidden=True,
@@ -82,6 +89,7 @@ def server(
     poll_timeout_seconds: float,
     signing_key: Path | None,
     no_task_signing: bool,
+    sweep_seconds: float,
     port_file: Path | None,
     log_level: str,
 ) -> None:
@@ -110,6 +118,7 @@ def server(
             artifact_poll_interval_s=artifact_poll_interval,
             signing_key=None if no_task_signing else (signing_key or default_signing_key(db_url)),
             port_file=port_file,
+            sweep_ms=int(sweep_seconds * 1000),
         )
     except ValueError as exc:
         _fail(str(exc))
@@ -200,7 +209,7 @@ def token_create(
             name=name, selectors=list(selectors), rotate=rotate, grace_seconds=grace_seconds
         ),
     )
-    snippets = install_snippets(conn.server, resp.token, list(resp.info.selectors))
+    snippets = install_snippets(conn.server, resp.token, list(resp.info.selectors), conn.insecure)
     if output == "json":
         emit_json({"token": resp.token, "name": name, "selectors": list(resp.info.selectors), "install": snippets})
         return
@@ -211,26 +220,31 @@ def token_create(
         note(f"\n# {kind}\n{text}")
 
 
-def install_snippets(server: str, secret: str, selectors: list[str]) -> dict[str, str]:
+def install_snippets(server: str, secret: str, selectors: list[str], insecure: bool = False) -> dict[str, str]:
+    """Ready-to-paste installs; the token goes to a 0600 file or a secret store, never a command line
+    that `ps` shows to every user of the host."""
     sel = ",".join(selectors)
-    sel_flags = " ".join(f"--selector {s}" for s in selectors)
+    sel_flags = "".join(f" --selector {s}" for s in selectors)
+    tls = " --insecure" if insecure else ""
     return {
         "shell": (
-            f"echo '{secret}' > delegate.token && chmod 600 delegate.token\n"
+            f"(umask 077 && echo '{secret}' > delegate.token)\n"
             f"bash deploy/shell/install.sh --control-plane {server} --token-file delegate.token "
-            f"--name $(hostname) {sel_flags}".rstrip()
+            f"--name $(hostname){sel_flags}{tls}\n"
+            "/opt/outrider-delegate/start.sh"
         ),
         "docker": (
-            f"docker run -d --name outrider-delegate -e OUTRIDER_CONTROL_PLANE={server} "
-            f"-e OUTRIDER_DELEGATE_TOKEN='{secret}' -e OUTRIDER_DELEGATE_NAME=$(hostname) "
-            f"-e OUTRIDER_SELECTORS={sel} outrider-delegate:latest"
+            f"(umask 077 && printf 'OUTRIDER_DELEGATE_TOKEN=%s\\n' '{secret}' > delegate.env)\n"
+            f"docker run -d --name outrider-delegate --env-file delegate.env -e OUTRIDER_CONTROL_PLANE={server} "
+            f"-e OUTRIDER_DELEGATE_NAME=$(hostname) -e OUTRIDER_SELECTORS={sel} --stop-timeout 45 "
+            "-v outrider-spool:/var/lib/outrider/spool outrider-delegate:latest"
         ),
         "ecs": (
-            "aws secretsmanager create-secret --name outrider/delegate-token "
-            f"--secret-string '{secret}'\n"
+            "ARN=$(aws secretsmanager create-secret --name outrider/delegate-token "
+            f"--secret-string '{secret}' --query ARN --output text)\n"
             "aws cloudformation deploy --template-file deploy/ecs/delegate.yaml --stack-name outrider-delegate "
-            f"--capabilities CAPABILITY_NAMED_IAM --parameter-overrides ControlPlane={server} "
-            f"TokenSecretArn=<arn printed above> Selectors={sel}"
+            f"--capabilities CAPABILITY_IAM --parameter-overrides ControlPlane={server} TokenSecretArn=$ARN "
+            f"Selectors={sel} Image=<image> Cluster=<cluster> Subnets=<subnet-ids> SecurityGroups=<sg-ids>"
         ),
     }
 

@@ -25,6 +25,7 @@ from control_plane.server.operator_service import OperatorService
 from control_plane.server.settings import ServerSettings
 from control_plane.server.sweeper import Sweeper
 from control_plane.store import Store, open_store
+from control_plane.triggers import install as install_triggers
 from shared.clock import now_ms
 from shared.pb.outrider.v1 import delegate_pb2, delegate_pb2_grpc, operator_pb2, operator_pb2_grpc
 
@@ -103,7 +104,17 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
     delegate_pb2_grpc.add_DelegateServiceServicer_to_server(DelegateService(ctx), server)  # type: ignore[no-untyped-call]
     orchestrator = Orchestrator(ctx, lambda: load_config(store))
     ctx.task_listeners.append(orchestrator.on_task_ended)
+    loop = asyncio.get_running_loop()
+
+    # Other replicas' tasks wake our pollers at once (PostgreSQL NOTIFY); SQLite has no other replicas.
+    def queued_elsewhere(task_type: str, selectors: frozenset[str]) -> None:
+        loop.call_soon_threadsafe(ctx.dispatcher.notify, selectors, task_type)
+
+    store.listen_for_tasks(queued_elsewhere)
+    sweeper = Sweeper(ctx)
+    triggers = install_triggers(ctx, orchestrator, sweeper.scheduler)  # listens after the orchestrator
     operator = OperatorService(ctx, orchestrator)
+    operator.triggers = triggers
     operator_pb2_grpc.add_OperatorServiceServicer_to_server(operator, server)  # type: ignore[no-untyped-call]
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -118,7 +129,6 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    sweeper = Sweeper(ctx)
     sweeper.start()
     # Executions left open by a previous run (or another replica) are picked up again, and checked
     # every few seconds so that no missed event can leave one stuck.
@@ -144,7 +154,7 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
         http=settings.http_listen,
         leases_extended=extended,
     )
-    return RunningServer(ctx, server, port, sweeper, http, health_servicer)
+    return RunningServer(ctx, server, port, sweeper, http, health_servicer, extras=[triggers])
 
 
 async def serve_forever(settings: ServerSettings, stop: asyncio.Event) -> None:

@@ -8,7 +8,7 @@ compare-and-set on the row (state, attempt, lease token), which is what makes fe
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from control_plane.store.models import (
     ApiKeyRow,
@@ -99,6 +99,11 @@ class Store(abc.ABC):
     # --- tasks -------------------------------------------------------------------------------
     @abc.abstractmethod
     def enqueue(self, task: NewTask, now: int) -> TaskRow: ...
+
+    def listen_for_tasks(self, callback: Callable[[str, frozenset[str]], None]) -> None:
+        """Call `callback(task_type, selectors)` for tasks queued by other processes, if the database can
+        announce them (PostgreSQL LISTEN/NOTIFY). The default does nothing: one SQLite server is alone."""
+        return
 
     @abc.abstractmethod
     def claim(

@@ -360,8 +360,12 @@ class SqlStore(Store):
                 ),
             )
             row = self._one(cur, "SELECT * FROM tasks WHERE id = ?", (task_id,))
-        assert row is not None
+            assert row is not None
+            self._announce(cur, _task(row))
         return _task(row)
+
+    def _announce(self, cur: Cursor, task: TaskRow) -> None:
+        """Tell other control plane replicas a task was queued (PostgreSQL: NOTIFY on commit)."""
 
     def claim(
         self,

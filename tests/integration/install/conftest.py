@@ -2,9 +2,10 @@
 
 Why a wheelhouse: install.sh builds a fresh venv and pip-installs the wheel with its dependencies,
 which from the package index takes 20-30 s per install and needs the network every time. The
-tests pass `--pip-args "--no-index --find-links WHEELHOUSE"` instead (the option admins use on
-hosts without internet access), so the real install path runs (new venv, dependency resolution,
-console scripts) in about 10 s. The wheelhouse is downloaded once and kept in pytest's cache,
+tests pass `--pip-args "--no-index --find-links WHEELHOUSE --no-compile"` instead (the option admins
+use on hosts without internet access, plus skipping pip's byte-compiling, which imports then do
+lazily), so the real install path runs (new venv, dependency resolution, console scripts) in
+about 10 s. The wheelhouse is downloaded once and kept in pytest's cache,
 keyed by pyproject.toml and the interpreter; the first run on a machine pays the download.
 """
 

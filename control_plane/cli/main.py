@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from control_plane.cli import admin_commands, workflow_commands
+from control_plane.cli import admin_commands, trigger_commands, workflow_commands
 from shared.version import __version__
 
 
@@ -37,5 +37,6 @@ for command in (
     workflow_commands.logs,
     workflow_commands.cancel,
     workflow_commands.artifacts,
+    trigger_commands.triggers,
 ):
     main.add_command(command)

@@ -16,6 +16,7 @@ from control_plane.server.audit import audited
 from control_plane.server.auth import ROLES, authenticate_operator
 from control_plane.server.context import ServerContext, task_state_enum
 from control_plane.server.hashing import hash_secret, new_api_key, new_delegate_token
+from control_plane.server.operator_triggers import TriggerHandlers
 from control_plane.server.operator_workflows import WorkflowHandlers
 from control_plane.store.base import Conflict, NotFound
 from control_plane.store.models import TERMINAL, ApiKeyRow, NewTask, TaskRow, TokenRow
@@ -25,6 +26,7 @@ from shared.version import __version__
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 DIAGNOSTIC_TYPES = {"diagnostic.noop", "diagnostic.sleep"}
 CONNECTED_WITHIN_MS = 90_000
+MAX_GRACE_SECONDS = 30 * 86_400  # as `outrider token create --grace-seconds` allows
 
 
 def _valid_name(name: str) -> bool:
@@ -68,7 +70,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-class OperatorService(WorkflowHandlers, operator_pb2_grpc.OperatorServiceServicer):
+class OperatorService(WorkflowHandlers, TriggerHandlers, operator_pb2_grpc.OperatorServiceServicer):
     def __init__(self, ctx: ServerContext, orchestrator: Orchestrator) -> None:
         self._ctx = ctx
         self.orchestrator = orchestrator
@@ -81,13 +83,19 @@ class OperatorService(WorkflowHandlers, operator_pb2_grpc.OperatorServiceService
         who = await authenticate_operator(ctx, context, "token.create")
         if not _valid_name(request.name):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "token name: 1..64 of letters, digits, '-', '_', '.'")
+        if request.rotate and not 0 <= request.grace_seconds <= MAX_GRACE_SECONDS:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"grace_seconds: must be between 0 and {MAX_GRACE_SECONDS}"
+            )
         secret = new_delegate_token()
         now = ctx.clock()
         async with audited(ctx, who.name, "token.rotate" if request.rotate else "token.create", request.name):
             try:
                 if request.rotate:
-                    grace = request.grace_seconds if request.grace_seconds > 0 else 3600
-                    row = await ctx.db(ctx.store.rotate_token, request.name, hash_secret(secret), now + grace * 1000)
+                    # 0 means no grace: the old secret stops working at once (a leaked token is
+                    # replaced, not kept alive for an hour). The CLI always sends its --grace-seconds.
+                    expires = now + request.grace_seconds * 1000
+                    row = await ctx.db(ctx.store.rotate_token, request.name, hash_secret(secret), expires)
                 else:
                     row = TokenRow(
                         name=request.name,
@@ -203,6 +211,8 @@ class OperatorService(WorkflowHandlers, operator_pb2_grpc.OperatorServiceService
             json.loads(request.payload or b"{}")
         except ValueError:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "payload: must be a JSON document")
+        if request.unavailability_policy not in ("", "continue", "cancel"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "unavailability_policy: must be continue or cancel")
         async with audited(ctx, who.name, "task.submit") as entry:
             task = await ctx.enqueue(
                 NewTask(
@@ -213,6 +223,8 @@ class OperatorService(WorkflowHandlers, operator_pb2_grpc.OperatorServiceService
                     if request.max_attempts > 0
                     else ctx.settings.max_attempts_default,
                     timeout_ms=request.timeout_ms if request.timeout_ms > 0 else 600_000,
+                    unavailability_policy=request.unavailability_policy or "continue",
+                    unavailability_deadline_ms=max(request.unavailability_deadline_ms, 0),
                 )
             )
             entry.target = task.id

@@ -41,7 +41,7 @@ def test_partitioned_delegate_stops_before_its_lease_is_handed_over(db_url: str,
     try:
         token = op.create_token("t")
         first = DelegateProcess(proxy.address, token, "partitioned", tmp_path).start()
-        tid = op.submit("diagnostic.sleep", {"seconds": 25, "lines": 50})
+        tid = op.submit("diagnostic.sleep", {"seconds": 12, "lines": 50})
         wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="first lease")
         proxy.cut()  # heartbeats fail from now on; the server will expire the lease after 6 s
         second = DelegateProcess(srv.address, token, "healthy", tmp_path).start()

@@ -34,6 +34,8 @@ class SignatureCheck:
         self._pinned = pinned_key
         self._required = required or pinned_key is not None
         self._server_key = b""
+        self._verifier: Any = None
+        self._verifier_key = b""
 
     def set_server_key(self, key: bytes) -> None:
         self._server_key = key
@@ -47,7 +49,9 @@ class SignatureCheck:
         from shared.signing import InvalidTaskSignature, TaskVerifier
 
         try:
-            TaskVerifier(key).verify(
+            if self._verifier is None or self._verifier_key != key:
+                self._verifier, self._verifier_key = TaskVerifier(key), key  # parsed once, not per task
+            self._verifier.verify(
                 task.signature,
                 task_id=task.task_id,
                 type=task.type,

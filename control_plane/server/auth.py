@@ -7,6 +7,7 @@ viewer (read). The permission table below is the single place that says who may 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import grpc
@@ -42,6 +43,25 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "artifact.read": frozenset({ADMIN, OPERATOR, VIEWER}),
 }
 
+# Actions that change state. A refused attempt at one of them is audited too (who tried what, when),
+# so the audit log shows probing with a low-privilege key; reads and unauthenticated calls are not
+# (the latter have no identity to record, and are counted in the auth_failures metric instead).
+MUTATING: frozenset[str] = frozenset(
+    {
+        "token.create",
+        "token.revoke",
+        "apikey.create",
+        "task.submit",
+        "task.cancel",
+        "config.apply",
+        "config.apply.global",
+        "execution.deploy",
+        "execution.rollback",
+        "execution.cancel",
+        "trigger.change",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Operator:
@@ -62,7 +82,7 @@ async def authenticate_delegate(ctx: ServerContext, context: grpc.aio.ServicerCo
     if not secret:
         ctx.metrics.auth_failures.labels("delegate").inc()
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing delegate token")
-    token = await ctx.db(ctx.store.find_token, hash_secret(secret or ""), ctx.clock())
+    token = await ctx.tokens.find(hash_secret(secret or ""), ctx.clock(), ctx)
     if token is None:
         ctx.metrics.auth_failures.labels("delegate").inc()
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "delegate token unknown, revoked or expired")
@@ -84,7 +104,9 @@ async def authenticate_operator(
     who = Operator(row.name, row.role, row.applications)
     if not who.may(action, application):
         scope = f" in application {application!r}" if application else ""
-        await context.abort(
-            grpc.StatusCode.PERMISSION_DENIED, f"API key {who.name!r} (role {who.role}) may not {action}{scope}"
-        )
+        message = f"API key {who.name!r} (role {who.role}) may not {action}{scope}"
+        if action in MUTATING:
+            details = json.dumps({"reason": message})
+            await ctx.db(ctx.store.add_audit, ctx.clock(), who.name, action, application or "", "denied", details)
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
     return who

@@ -13,12 +13,45 @@ from control_plane.server.metrics import Metrics
 from control_plane.server.settings import ServerSettings
 from control_plane.server.watchers import ChangeBus
 from control_plane.store import Store
-from control_plane.store.models import NewTask, TaskRow
+from control_plane.store.models import NewTask, TaskRow, TokenRow
 from shared.clock import Clock, now_ms
 from shared.pb.outrider.v1 import common_pb2
 
 T = TypeVar("T")
 TaskListener = Callable[[TaskRow], Awaitable[None]]
+
+
+TOKEN_CACHE_MS = 1_000
+
+
+class TokenCache:
+    """Recently checked delegate tokens, so the four calls of a task do not each hit the database.
+
+    A revocation or rotation made through this process clears the cache at once ("refused on the next
+    call"); one made through another replica takes effect here within TOKEN_CACHE_MS.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[TokenRow, int]] = {}
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    async def find(self, secret_hash: str, now: int, ctx: ServerContext) -> TokenRow | None:
+        hit = self._entries.get(secret_hash)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        token = await ctx.db(ctx.store.find_token, secret_hash, now)
+        if token is None:
+            self._entries.pop(secret_hash, None)
+            return None
+        until = now + TOKEN_CACHE_MS
+        if secret_hash == token.previous_hash:
+            until = min(until, token.previous_expires_at)  # a rotated-out secret dies on time
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[secret_hash] = (token, until)
+        return token
 
 
 @dataclass
@@ -32,6 +65,9 @@ class ServerContext:
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="db"))
     signer: Any = None  # shared.signing.TaskSigner when tasks are signed
     task_listeners: list[TaskListener] = field(default_factory=list)
+    tokens: TokenCache = field(default_factory=TokenCache)
+    executions_of_tasks: dict[str, str] = field(default_factory=dict)
+    """task id -> execution id of tasks leased through this process (avoids a read per log batch)."""
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking store call in the DB thread pool."""
@@ -49,6 +85,7 @@ class ServerContext:
     async def task_ended(self, task: TaskRow) -> None:
         """Called once per terminal transition; wakes watchers and the execution orchestrator."""
         self.metrics.tasks_finished.labels(task.type, task.state).inc()
+        self.executions_of_tasks.pop(task.id, None)
         self.bus.publish(task.id)
         if task.execution_id:
             self.bus.publish(task.execution_id)

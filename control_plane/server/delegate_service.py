@@ -135,10 +135,11 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
         """Whether a delegate of this name belongs to another token that still exists and is not revoked
         (re-installing a delegate with a new token after revoking the old one keeps its name)."""
         ctx = self._ctx
-        owner = next((d.token_name for d in await ctx.db(ctx.store.list_delegates) if d.name == name), None)
-        if owner is None or owner == token_name:
+        existing = await ctx.db(ctx.store.get_delegate_by_name, name)
+        if existing is None or existing.token_name == token_name:
             return False
-        return any(t.name == owner and not t.revoked for t in await ctx.db(ctx.store.list_tokens))
+        owner = await ctx.db(ctx.store.get_token, existing.token_name)
+        return owner is not None and not owner.revoked
 
     async def PollTask(
         self, request: delegate_pb2.PollTaskRequest, context: grpc.aio.ServicerContext
@@ -160,6 +161,7 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
                 waiter.event.clear()
                 task = await ctx.db(ctx.store.claim, delegate.id, selectors, types, ctx.clock(), ctx.settings.lease_ms)
                 if task is not None:
+                    ctx.executions_of_tasks[task.id] = task.execution_id
                     ctx.metrics.tasks_dispatched.labels(task.type).inc()
                     log.info("task leased", task=task.id, attempt=task.attempt, delegate=delegate.name)
                     return delegate_pb2.PollTaskResponse(task=task_message(task))
@@ -224,9 +226,15 @@ class DelegateService(delegate_pb2_grpc.DelegateServiceServicer):
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         ctx.metrics.log_lines.inc(lines)
         ctx.bus.publish(request.lease.task_id)
-        task = await ctx.db(ctx.store.get_task, request.lease.task_id)
-        if task is not None and task.execution_id:
-            ctx.bus.publish(task.execution_id)
+        execution_id = ctx.executions_of_tasks.get(request.lease.task_id)
+        if execution_id is None:  # leased through another replica, or before a restart
+            task = await ctx.db(ctx.store.get_task, request.lease.task_id)
+            execution_id = task.execution_id if task is not None else ""
+            if len(ctx.executions_of_tasks) > 100_000:
+                ctx.executions_of_tasks.clear()
+            ctx.executions_of_tasks[request.lease.task_id] = execution_id
+        if execution_id:
+            ctx.bus.publish(execution_id)
         return delegate_pb2.AppendLogsResponse(acked_seq=acked)
 
     async def SaveCheckpoint(

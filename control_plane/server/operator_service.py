@@ -96,6 +96,7 @@ class OperatorService(WorkflowHandlers, TriggerHandlers, operator_pb2_grpc.Opera
                     # replaced, not kept alive for an hour). The CLI always sends its --grace-seconds.
                     expires = now + request.grace_seconds * 1000
                     row = await ctx.db(ctx.store.rotate_token, request.name, hash_secret(secret), expires)
+                    ctx.tokens.clear()
                 else:
                     row = TokenRow(
                         name=request.name,
@@ -133,6 +134,7 @@ class OperatorService(WorkflowHandlers, TriggerHandlers, operator_pb2_grpc.Opera
         async with audited(ctx, who.name, "token.revoke", request.name):
             try:
                 row = await ctx.db(ctx.store.revoke_token, request.name)
+                ctx.tokens.clear()  # refused on its very next call
             except NotFound as exc:
                 await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         return operator_pb2.RevokeTokenResponse(info=token_info(row, []))

@@ -40,7 +40,10 @@ from control_plane.store.models import (
 )
 
 Row = dict[str, Any]
-CANDIDATES = 200  # queued tasks inspected per claim; selectors are matched in Python
+# Queued tasks are inspected a page at a time (selectors are matched in Python); most claims stop at the
+# first page, so a long queue does not make every claim slow. At most MAX_PAGES pages are looked at.
+PAGE = 32
+MAX_PAGES = 8
 
 
 class Cursor(Protocol):
@@ -321,6 +324,16 @@ class SqlStore(Store):
             row = self._one(cur, "SELECT * FROM delegates WHERE session_id = ?", (session_id,))
         return _delegate(row) if row else None
 
+    def get_delegate_by_name(self, name: str) -> DelegateRow | None:
+        with self._tx(write=False) as cur:
+            row = self._one(cur, "SELECT * FROM delegates WHERE name = ?", (name,))
+        return _delegate(row) if row else None
+
+    def get_token(self, name: str) -> TokenRow | None:
+        with self._tx(write=False) as cur:
+            row = self._one(cur, "SELECT * FROM tokens WHERE name = ?", (name,))
+        return _token(row) if row else None
+
     def touch_delegate(self, delegate_id: str, now: int) -> None:
         with self._tx() as cur:
             self._exec(cur, "UPDATE delegates SET last_seen_at = ? WHERE id = ?", (now, delegate_id))
@@ -375,16 +388,29 @@ class SqlStore(Store):
         now: int,
         lease_ms: int,
     ) -> TaskRow | None:
+        types = sorted(task_types)
+        if not types:
+            return None
+        type_marks = ", ".join("?" for _ in types)
         with self._tx() as cur:
-            candidates = self._all(
-                cur,
-                "SELECT id, type, selectors FROM tasks WHERE state = ? ORDER BY seq LIMIT ?",
-                (QUEUED, CANDIDATES),
-            )
-            ids = [c["id"] for c in candidates if c["type"] in task_types and set(_tuple(c["selectors"])) <= selectors]
-            if not ids:
-                return None
-            row = self._claim_one(cur, ids)
+            row = None
+            after = -1
+            for _ in range(MAX_PAGES):
+                candidates = self._all(
+                    cur,
+                    # Only "?" placeholders are interpolated; the types travel as parameters.
+                    f"SELECT id, selectors, seq FROM tasks WHERE state = ? AND type IN ({type_marks}) "  # noqa: S608
+                    "AND seq > ? ORDER BY seq LIMIT ?",
+                    (QUEUED, *types, after, PAGE),
+                )
+                ids = [c["id"] for c in candidates if set(_tuple(c["selectors"])) <= selectors]
+                if ids:
+                    row = self._claim_one(cur, ids)
+                    if row is not None:
+                        break
+                if len(candidates) < PAGE:
+                    break
+                after = candidates[-1]["seq"]
             if row is None:
                 return None
             token = secrets.token_urlsafe(18)

@@ -163,3 +163,11 @@ def test_checkpoint_first_write_wins_and_travels_to_the_next_attempt(store: Stor
     assert a2 is not None and a2.attempt == 2 and a2.checkpoint == b'{"v": 1}'
     assert not store.save_checkpoint("d2", (tid, 2, a2.lease_token), b'{"v": 2}', 20_500)
     assert store.get_task(tid).checkpoint == b'{"v": 1}'  # type: ignore[union-attr]
+
+
+def test_claim_looks_past_a_page_of_tasks_it_cannot_run(store: Store) -> None:
+    for _ in range(40):
+        _enqueue(store, selectors=("gpu",))
+    plain = _enqueue(store)
+    got = store.claim("d1", frozenset(), TYPES, 2_000, LEASE)
+    assert got is not None and got.id == plain

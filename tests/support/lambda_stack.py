@@ -66,6 +66,7 @@ class LambdaStack:
     api_key: str = ""
     token: str = ""
     server_flags: list[str] = field(default_factory=lambda: list(FAST))
+    delegate_env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> LambdaStack:
         self.api_key = admin_init(self.db_url)
@@ -88,7 +89,7 @@ class LambdaStack:
             name,
             self.workdir,
             selectors=self.selectors,
-            env={**AWS_ENV, "AWS_ENDPOINT_URL": self.delegate_aws_url, **(env or {})},
+            env={**AWS_ENV, "AWS_ENDPOINT_URL": self.delegate_aws_url, **self.delegate_env, **(env or {})},
         ).start()
         self.delegates.append(d)
         wait_until(lambda: "registered" in d.log_text(), 30, message=f"delegate {name} to register")

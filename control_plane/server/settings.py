@@ -33,6 +33,8 @@ class ServerSettings:
     recommended_version: str = ""
     """Delegates older than this are reported outdated; defaults to the server's own version."""
     max_attempts_default: int = 3
+    task_retention_s: float = 24 * 3600
+    """How long ended tasks that belong to no execution (collections, diagnostics) are kept."""
     port_file: Path | None = None
     """Write the bound gRPC port here once serving (for supervisors and tests using port 0)."""
 

@@ -34,7 +34,19 @@ class Sweeper:
             max_instances=1,
             coalesce=True,
         )
+        self._scheduler.add_job(self.retention, "interval", minutes=10, id="retention", max_instances=1, coalesce=True)
         self._scheduler.start()
+
+    async def retention(self) -> None:
+        """Ended tasks outside executions (artifact collections every minute, diagnostics) are kept
+        for `task_retention_s`; execution tasks stay as long as their executions."""
+        ctx = self._ctx
+        try:
+            cutoff = ctx.clock() - int(ctx.settings.task_retention_s * 1000)
+            while await ctx.db(ctx.store.purge_tasks, cutoff, 1000) == 1000:
+                pass
+        except Exception:
+            log.exception("task retention failed; will try again")
 
     def stop(self) -> None:
         if self._scheduler.running:

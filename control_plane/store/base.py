@@ -164,6 +164,10 @@ class Store(abc.ABC):
         """Push every live lease to at least `until` (at start: delegates could not renew while we were down)."""
 
     @abc.abstractmethod
+    def purge_tasks(self, ended_before: int, limit: int = 1000) -> int:
+        """Delete ended tasks that belong to no execution (collections, diagnostics), with their logs."""
+
+    @abc.abstractmethod
     def queued_count(self) -> int: ...
 
     @abc.abstractmethod

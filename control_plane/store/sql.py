@@ -23,6 +23,7 @@ from control_plane.store.models import (
     FAILED,
     LEASED,
     QUEUED,
+    SUCCEEDED,
     TERMINAL,
     ApiKeyRow,
     AttemptRow,
@@ -630,6 +631,18 @@ class SqlStore(Store):
                 (until, LEASED, until),
             )
             return int(cur.rowcount)
+
+    def purge_tasks(self, ended_before: int, limit: int = 1000) -> int:
+        with self._tx() as cur:
+            rows = self._all(
+                cur,
+                "SELECT id FROM tasks WHERE execution_id = '' AND state IN (?, ?, ?) AND updated_at < ? LIMIT ?",
+                (SUCCEEDED, FAILED, CANCELLED, ended_before, limit),
+            )
+            for r in rows:
+                for table, column in (("task_logs", "task_id"), ("task_attempts", "task_id"), ("tasks", "id")):
+                    self._exec(cur, f"DELETE FROM {table} WHERE {column} = ?", (r["id"],))  # noqa: S608 - fixed names
+            return len(rows)
 
     def queued_count(self) -> int:
         with self._tx(write=False) as cur:

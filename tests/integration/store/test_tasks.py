@@ -171,3 +171,17 @@ def test_claim_looks_past_a_page_of_tasks_it_cannot_run(store: Store) -> None:
     plain = _enqueue(store)
     got = store.claim("d1", frozenset(), TYPES, 2_000, LEASE)
     assert got is not None and got.id == plain
+
+
+def test_retention_purges_only_old_tasks_outside_executions(store: Store) -> None:
+    old_free = _enqueue(store)
+    old_exec = _enqueue(store, execution_id="ex-1")
+    for _ in range(2):
+        t = store.claim("d1", frozenset(), TYPES, 1_000, LEASE)
+        assert t is not None
+        store.append_logs("d1", (t.id, 1, t.lease_token), [(1, '["x"]')], 1_000)
+        store.complete("d1", (t.id, 1, t.lease_token), "SUCCEEDED", b"{}", "", 1_000)
+    queued = _enqueue(store, now=500)
+    assert store.purge_tasks(ended_before=2_000) == 1
+    assert store.get_task(old_free) is None and store.read_logs(old_free) == []
+    assert store.get_task(old_exec) is not None and store.get_task(queued) is not None

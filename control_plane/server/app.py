@@ -22,6 +22,7 @@ from control_plane.server.delegate_service import DelegateService
 from control_plane.server.http_endpoints import HttpEndpoints
 from control_plane.server.metrics import Metrics
 from control_plane.server.operator_service import OperatorService
+from control_plane.server.rpc_metrics import RpcMetricsInterceptor
 from control_plane.server.settings import ServerSettings
 from control_plane.server.sweeper import Sweeper
 from control_plane.store import Store, open_store
@@ -90,8 +91,10 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
     # Delegates could not renew leases while no control plane ran; give them one lease period to
     # reconnect before any of their tasks is handed to someone else.
     extended = await asyncio.to_thread(store.extend_leases, now_ms() + settings.lease_ms)
-    ctx = ServerContext(settings=settings, store=store, metrics=Metrics(), signer=_signer(settings))
+    metrics = Metrics()
+    ctx = ServerContext(settings=settings, store=store, metrics=metrics, signer=_signer(settings))
     server = grpc.aio.server(
+        interceptors=[RpcMetricsInterceptor(metrics)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -102,7 +105,7 @@ async def build_server(settings: ServerSettings, *, store: Store | None = None) 
             # queue cancels most of them (measured: 4,100 of 5,000), which only costs retries and time.
             ("grpc.server.max_pending_requests", 20_000),
             ("grpc.server.max_pending_requests_hard_limit", 40_000),
-        ]
+        ],
     )
     # The generated registration functions carry no annotations (grpc_tools emits none).
     delegate_pb2_grpc.add_DelegateServiceServicer_to_server(DelegateService(ctx), server)  # type: ignore[no-untyped-call]

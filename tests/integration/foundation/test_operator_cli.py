@@ -76,5 +76,6 @@ def test_health_reflection_metrics(db_url: str, tmp_path: Path) -> None:
         assert urllib.request.urlopen(base + "/healthz").read() == b"ok\n"
         metrics = urllib.request.urlopen(base + "/metrics").read().decode()
         assert "outrider_tasks_queued" in metrics and "outrider_polls_waiting" in metrics
+        assert 'outrider_rpc_seconds_count{method="Check"}' in metrics  # the health check above was timed
     finally:
         srv.stop()

@@ -72,6 +72,7 @@ class ServerProcess:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     env: dict[str, str] = field(default_factory=dict)
+    insecure: bool = True  # False: `extra` carries --tls-cert/--tls-key (and --client-ca)
 
     @property
     def address(self) -> str:
@@ -90,7 +91,7 @@ class ServerProcess:
                 listen,
                 "--db",
                 self.db_url,
-                "--insecure",
+                *(["--insecure"] if self.insecure else []),
                 "--port-file",
                 str(port_file),
                 "--log-level",
@@ -139,6 +140,7 @@ class DelegateProcess:
     extra: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    insecure: bool = True  # False: `extra` carries --ca-cert (and --client-cert/--client-key)
 
     @property
     def spool_dir(self) -> Path:
@@ -160,7 +162,7 @@ class DelegateProcess:
             str(token_file),
             "--name",
             self.name,
-            "--insecure",
+            *(["--insecure"] if self.insecure else []),
             "--spool-dir",
             str(self.spool_dir),
             "--max-tasks",

@@ -15,7 +15,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -79,6 +80,7 @@ class Orchestrator:
         self._ctx = ctx
         self._load_config = load_config
         self._locks: dict[str, asyncio.Lock] = {}
+        self._pending: set[asyncio.Task[None]] = set()
 
     # --- starting ----------------------------------------------------------------------------
     async def start_deploy(
@@ -388,7 +390,8 @@ class Orchestrator:
                 if current is not None and not current.terminal and not current.cancel_requested:
                     cancelled = await self._ctx.db(self._ctx.store.request_cancel, current.id, self._ctx.clock())
                     if cancelled.terminal:
-                        await self._ctx.task_ended(cancelled)
+                        # Not awaited here: task_ended advances this very execution, whose lock we hold.
+                        self._background(self._ctx.task_ended(cancelled))
             return False  # the task's end moves the execution on
         for s in doc.steps:
             if s.status in ("PENDING", "WAITING"):
@@ -458,11 +461,16 @@ class Orchestrator:
             await self._wake_waiters()
         self._ctx.bus.publish(doc.id)
 
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     async def _wake_waiters(self) -> None:
         """An execution released its locks: executions waiting for them may go on."""
         rows = await self._ctx.db(self._ctx.store.list_executions, None, [QUEUED], 100)
         for row in rows:
-            asyncio.get_running_loop().create_task(self.advance(row.id))
+            self._background(self.advance(row.id))
 
     async def _update(self, execution_id: str, change: Callable[[ExecutionDoc], None]) -> None:
         for _ in range(5):

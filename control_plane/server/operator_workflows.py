@@ -76,13 +76,17 @@ class WorkflowHandlers:
         self, request: operator_pb2.GetObjectsRequest, context: grpc.aio.ServicerContext
     ) -> operator_pb2.GetObjectsResponse:
         ctx = self._ctx
-        await authenticate_operator(ctx, context, "config.read", request.application or None)
+        who = await authenticate_operator(ctx, context, "config.read", request.application or None)
         try:
             kind = normalize_kind(request.kind)
         except ConfigError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         config = await ctx.db(load_config, ctx.store)
-        found = config.find(kind, request.name or None, request.application or None)
+        found = [
+            d
+            for d in config.find(kind, request.name or None, request.application or None)
+            if not d.key.application or who.may("config.read", d.key.application)
+        ]
         if request.name and not found:
             scope = f" in application {request.application!r}" if request.application else ""
             await context.abort(grpc.StatusCode.NOT_FOUND, f"{kind} {request.name!r} does not exist{scope}")
@@ -135,9 +139,10 @@ class WorkflowHandlers:
         self, request: operator_pb2.ListExecutionsRequest, context: grpc.aio.ServicerContext
     ) -> operator_pb2.ListExecutionsResponse:
         ctx = self._ctx
-        await authenticate_operator(ctx, context, "execution.read", request.application or None)
+        who = await authenticate_operator(ctx, context, "execution.read", request.application or None)
         rows = await ctx.db(ctx.store.list_executions, request.application or None, None, request.limit or 50)
         docs = [ExecutionDoc.model_validate_json(r.document).to_public() for r in rows]
+        docs = [d for d in docs if who.may("execution.read", d["application"])]  # an operator sees its apps
         return operator_pb2.ListExecutionsResponse(json=json.dumps(docs))
 
     async def CancelExecution(
@@ -160,7 +165,8 @@ class WorkflowHandlers:
         await authenticate_operator(ctx, context, "execution.read", doc.application)
         # Cursor "STEP_INDEX:ATTEMPT.SEQ": the step whose task is being streamed and its log position.
         step_part, _, task_part = request.cursor.partition(":")
-        index = int(step_part) if step_part.isdigit() else 0
+        # isascii: "²".isdigit() is True but int("²") fails; a malformed cursor means "from the start".
+        index = int(step_part) if step_part.isascii() and step_part.isdigit() else 0
         after = parse_cursor(task_part)
         last_status = ""
         while True:

@@ -125,8 +125,12 @@ def _where(origin: Origin | None) -> str:
 
 
 def _load_yaml(source: str, text: str) -> list[tuple[int, object]]:
-    loader = _Loader(text)
     documents: list[tuple[int, object]] = []
+    try:
+        # Inside the try: the reader refuses control characters as soon as it is built.
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigSyntaxError(format_error(None, source, None, f"invalid YAML: {exc}")) from None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -138,6 +142,13 @@ def _load_yaml(source: str, text: str) -> list[tuple[int, object]]:
         raise ConfigSyntaxError(_yaml_message(source, exc)) from None
     except yaml.YAMLError as exc:
         raise ConfigSyntaxError(format_error(None, source, None, f"invalid YAML: {exc}")) from None
+    except RecursionError:
+        raise ConfigSyntaxError(format_error(None, source, None, "invalid YAML: nested too deeply")) from None
+    except (ValueError, TypeError) as exc:
+        # PyYAML's constructors raise these for values no configuration can hold: an integer of
+        # thousands of digits, a !!set or !!map tag on a scalar.
+        problem = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ConfigSyntaxError(format_error(None, source, None, f"invalid YAML value: {problem}")) from None
     finally:
         loader.dispose()
     return documents

@@ -464,7 +464,6 @@ def test_undecodable_request_is_invalid_argument(world: World) -> None:
     assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
-@pytest.mark.xfail(strict=True, reason="loader gap: control characters escape as yaml ReaderError -> UNKNOWN")
 def test_apply_with_a_control_character_is_invalid_argument(world: World) -> None:
     request = operator_pb2.ApplyRequest(files=[operator_pb2.ConfigDocument(source="a.yaml", text="name: \x00")])
     apply = OPERATOR_SERVICE.methods_by_name["Apply"]
@@ -472,7 +471,6 @@ def test_apply_with_a_control_character_is_invalid_argument(world: World) -> Non
     assert outcome.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
-@pytest.mark.xfail(strict=True, reason="WatchExecution: '²'.isdigit() is True but int('²') raises -> UNKNOWN")
 def test_watch_execution_with_a_superscript_cursor_is_clean(world: World) -> None:
     execution_id = next(k for k in world.known if k.startswith("ex-"))
     request = operator_pb2.WatchExecutionRequest(execution_id=execution_id, cursor="²:1.1", no_follow=True)
@@ -481,7 +479,6 @@ def test_watch_execution_with_a_superscript_cursor_is_clean(world: World) -> Non
     assert outcome.code in (OK, grpc.StatusCode.INVALID_ARGUMENT)
 
 
-@pytest.mark.xfail(strict=True, reason="orchestrator deadlock: cancel -> task_ended -> advance re-enters its lock")
 def test_cancelling_an_execution_whose_task_is_still_queued_answers(world: World) -> None:
     app = world.known[6]
     started = json.loads(world.cp.admin.Deploy(operator_pb2.DeployRequest(workflow="orders-dev", application=app)).json)

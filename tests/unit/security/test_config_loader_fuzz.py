@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,13 +159,8 @@ extremes = st.one_of(
     st.builds(lambda n: "a: &a [x]\n" + "".join(f"{i}: &a{i} [*a, *a]\n" for i in range(n)), st.integers(1, 200)),
 )
 
-# Exceptions known to escape the loader (each pinned by a strict-xfail test below).
-KNOWN_GAPS: dict[str, Callable[[BaseException], bool]] = {
-    "YAML special character": lambda exc: isinstance(exc, yaml.reader.ReaderError),
-    "nesting depth": lambda exc: isinstance(exc, RecursionError),
-    "huge integer": lambda exc: isinstance(exc, ValueError) and "Exceeds the limit" in str(exc),
-    "mapping tag on a scalar": lambda exc: isinstance(exc, ValueError) and "values to unpack" in str(exc),
-}
+# Exceptions known to escape the loader: none any more (the regression tests below pin the old ones).
+KNOWN_GAPS: dict[str, Callable[[BaseException], bool]] = {}
 
 
 def _check_messages(exc: ConfigError) -> None:
@@ -235,29 +229,25 @@ def test_hostile_yaml_gives_documents_or_one_line_config_errors(
     assert outcomes.counts["ConfigError"] > 0
 
 
-# --- known gaps: each is a bug in shared/config/loader.py, reported; these flip to XPASS when fixed ---
+# --- inputs that once escaped the loader as other exceptions; each is a ConfigError now ---------------
 
 
-@pytest.mark.xfail(strict=True, reason="loader gap: PyYAML's reader refuses control characters before parsing")
 @pytest.mark.parametrize("text", ["kind: Application\nname: a\x00b\n", "name: \x07", "kind: \x1b[31m"])
 def test_control_characters_give_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_files([(SOURCE, text)])
 
 
-@pytest.mark.xfail(strict=True, reason="loader gap: deep nesting exhausts the recursion limit (RecursionError)")
 def test_deep_nesting_gives_a_config_error() -> None:
     with pytest.raises(ConfigError):
         parse_files([(SOURCE, "[" * 5000 + "]" * 5000)])
 
 
-@pytest.mark.xfail(strict=True, reason="loader gap: a >4300-digit integer raises ValueError")
 def test_huge_integer_gives_a_config_error() -> None:
     with pytest.raises(ConfigError):
         parse_files([(SOURCE, "kind: Application\nname: " + "9" * 5000 + "\n")])
 
 
-@pytest.mark.xfail(strict=True, reason="loader gap: the duplicate-key check iterates a scalar tagged !!set/!!map")
 @pytest.mark.parametrize("text", ["!!set kind", "kind: !!map x", "!!set 12"])
 def test_mapping_tag_on_a_scalar_gives_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError):

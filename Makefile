@@ -30,6 +30,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.deploy_vs_boto3
+	$(BIN)/python -m bench.large_artifact
+	$(BIN)/python -m bench.soak
 
 proto: $(STAMP)
 	$(BIN)/python tools/gen_proto.py

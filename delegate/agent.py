@@ -30,7 +30,7 @@ from delegate.cp_client import ControlPlaneClient
 from delegate.log_stream import LogStream
 from delegate.spool import AttemptSpool, Spool, SpooledResult
 from delegate.task_runner import TaskRunner
-from delegate.tasks.registry import TaskFailed, TaskRegistry
+from delegate.tasks.registry import TaskFailed, TaskRegistry, TaskStopped
 from shared.pb.outrider.v1 import common_pb2, delegate_pb2
 from shared.retry import Decision, is_fatal, is_retryable, verdict
 from shared.version import __version__
@@ -404,17 +404,21 @@ class Agent:
         loop = asyncio.get_running_loop()
 
         async def save(data: bytes) -> None:
-            deadline = time.monotonic() + max(self.lease_duration_s - self.heartbeat_interval_s, 1.0)
+            # Retried for as long as the lease holds (a control plane restart extends it); if it does not,
+            # the task stops unreported and the next attempt starts from the same, unchanged state.
             delay = 0.2
             while True:
                 try:
                     await self._client.save_checkpoint(attempt.lease_ref, data)
                     return
                 except grpc.RpcError as exc:
-                    if verdict(exc.code()).decision is not Decision.RETRY or time.monotonic() + delay > deadline:
+                    if verdict(exc.code()).decision is not Decision.RETRY:
                         raise TaskFailed(f"could not checkpoint with the control plane: {_describe(exc)}") from exc
+                reason = attempt.stop_reason()
+                if reason is not None:
+                    raise TaskStopped(reason, cancelled=attempt.cancelled())
                 await asyncio.sleep(jitter(delay))
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 2.0)
 
         def blocking(data: bytes) -> None:
             asyncio.run_coroutine_threadsafe(save(data), loop).result()

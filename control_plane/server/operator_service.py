@@ -18,6 +18,7 @@ from control_plane.server.context import ServerContext, task_state_enum
 from control_plane.server.hashing import hash_secret, new_api_key, new_delegate_token
 from control_plane.server.operator_triggers import TriggerHandlers
 from control_plane.server.operator_workflows import WorkflowHandlers
+from control_plane.server.watchers import Subscription
 from control_plane.store.base import Conflict, NotFound
 from control_plane.store.models import TERMINAL, ApiKeyRow, NewTask, TaskRow, TokenRow
 from shared.pb.outrider.v1 import common_pb2, operator_pb2, operator_pb2_grpc
@@ -320,6 +321,20 @@ async def watch_task_events(
     follow: bool = True,
 ) -> AsyncIterator[operator_pb2.WatchEvent]:
     """Log lines after the cursor, then state changes, until the task ends and its log is drained."""
+    with ctx.bus.subscription(task_id) as changes:
+        async for event in _task_events(ctx, task_id, after, changes, prefix, stop_at_end, follow):
+            yield event
+
+
+async def _task_events(
+    ctx: ServerContext,
+    task_id: str,
+    after: tuple[int, int],
+    changes: Subscription,
+    prefix: str,
+    stop_at_end: bool,
+    follow: bool,
+) -> AsyncIterator[operator_pb2.WatchEvent]:
     last_state = ""
     while True:
         task = await ctx.db(ctx.store.get_task, task_id)
@@ -351,4 +366,4 @@ async def watch_task_events(
                     cursor=f"{prefix}{after[0]}.{after[1]}", task_id=task_id, status=task.state, done=True
                 )
             return
-        await ctx.bus.wait(task_id, 1.0)
+        await changes.wait(1.0)

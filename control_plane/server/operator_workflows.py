@@ -18,7 +18,9 @@ from control_plane.executions.orchestrator import ExecutionInputError, Execution
 from control_plane.server.audit import audited
 from control_plane.server.auth import Operator, authenticate_operator
 from control_plane.server.context import ServerContext
+from control_plane.server.watchers import Subscription
 from control_plane.store.models import NewTask
+from control_plane.store.sql import new_task_id
 from shared.config import (
     ConfigError,
     ConfigSet,
@@ -158,7 +160,7 @@ class WorkflowHandlers:
     async def WatchExecution(
         self, request: operator_pb2.WatchExecutionRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[operator_pb2.WatchEvent]:
-        from control_plane.server.operator_service import parse_cursor, watch_task_events
+        from control_plane.server.operator_service import parse_cursor
 
         ctx = self._ctx
         doc = await self._execution(request.execution_id, context)
@@ -168,6 +170,20 @@ class WorkflowHandlers:
         # isascii: "²".isdigit() is True but int("²") fails; a malformed cursor means "from the start".
         index = int(step_part) if step_part.isascii() and step_part.isdigit() else 0
         after = parse_cursor(task_part)
+        with ctx.bus.subscription(request.execution_id) as changes:
+            async for event in self._execution_events(request, index, after, changes):
+                yield event
+
+    async def _execution_events(
+        self,
+        request: operator_pb2.WatchExecutionRequest,
+        index: int,
+        after: tuple[int, int],
+        changes: Subscription,
+    ) -> AsyncIterator[operator_pb2.WatchEvent]:
+        from control_plane.server.operator_service import parse_cursor, watch_task_events
+
+        ctx = self._ctx
         last_status = ""
         while True:
             doc = await self.orchestrator.get(request.execution_id)
@@ -194,7 +210,7 @@ class WorkflowHandlers:
                 return
             if request.no_follow and index >= len([s for s in doc.steps if s.task_id]) - 1:
                 return  # caught up with what exists now
-            await ctx.bus.wait(request.execution_id, 1.0)
+            await changes.wait(1.0)
 
     async def ListArtifacts(
         self, request: operator_pb2.ListArtifactsRequest, context: grpc.aio.ServicerContext
@@ -208,28 +224,31 @@ class WorkflowHandlers:
         except ConfigError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         payload = ArtifactListPayload(artifact=source.source, limit=100)
-        task = await ctx.enqueue(
-            NewTask(
-                type=TASK_ARTIFACT_LIST,
-                payload=payload.model_dump_json(by_alias=True).encode(),
-                selectors=tuple(sorted(set(source.selectors))),
-                max_attempts=1,
-                timeout_ms=LIST_TIMEOUT_MS,
-            )
-        )
+        task_id = new_task_id()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LIST_TIMEOUT_MS / 1000
-        while loop.time() < deadline:
-            current = await ctx.db(ctx.store.get_task, task.id)
-            if current is not None and current.terminal:
-                if current.state != "SUCCEEDED":
-                    await context.abort(
-                        grpc.StatusCode.FAILED_PRECONDITION, f"listing versions failed: {current.error}"
-                    )
-                versions = json.loads(current.result or b"{}").get("versions", [])
-                return operator_pb2.JsonListResponse(json=json.dumps(versions))
-            await ctx.bus.wait(task.id, 1.0)
-        await ctx.db(ctx.store.request_cancel, task.id, ctx.clock())
+        with ctx.bus.subscription(task_id) as changes:  # before the task exists: no completion is missed
+            await ctx.enqueue(
+                NewTask(
+                    id=task_id,
+                    type=TASK_ARTIFACT_LIST,
+                    payload=payload.model_dump_json(by_alias=True).encode(),
+                    selectors=tuple(sorted(set(source.selectors))),
+                    max_attempts=1,
+                    timeout_ms=LIST_TIMEOUT_MS,
+                )
+            )
+            while loop.time() < deadline:
+                current = await ctx.db(ctx.store.get_task, task_id)
+                if current is not None and current.terminal:
+                    if current.state != "SUCCEEDED":
+                        await context.abort(
+                            grpc.StatusCode.FAILED_PRECONDITION, f"listing versions failed: {current.error}"
+                        )
+                    versions = json.loads(current.result or b"{}").get("versions", [])
+                    return operator_pb2.JsonListResponse(json=json.dumps(versions))
+                await changes.wait(1.0)
+        await ctx.db(ctx.store.request_cancel, task_id, ctx.clock())
         await context.abort(
             grpc.StatusCode.DEADLINE_EXCEEDED,
             "no delegate listed the versions in time (is one connected with the right selectors?)",

@@ -41,6 +41,8 @@ from control_plane.store.models import (
 )
 
 Row = dict[str, Any]
+EXECUTION_ENDED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "ROLLED_BACK"})
+
 # Queued tasks are inspected a page at a time (selectors are matched in Python); most claims stop at the
 # first page, so a long queue does not make every claim slow. At most MAX_PAGES pages are looked at.
 PAGE = 32
@@ -733,6 +735,10 @@ class SqlStore(Store):
             )
             if cur.rowcount != 1:
                 raise Conflict(f"execution {row.id} was updated concurrently")
+            if row.status in EXECUTION_ENDED:
+                # In the same transaction as the final status: a crash in between must not leave the
+                # function locked for good.
+                self._exec(cur, "DELETE FROM function_locks WHERE execution_id = ?", (row.id,))
             stored = self._one(cur, "SELECT * FROM executions WHERE id = ?", (row.id,))
         assert stored is not None
         return _execution(stored)
@@ -762,9 +768,17 @@ class SqlStore(Store):
     def acquire_locks(self, execution_id: str, keys: Sequence[str], now: int) -> bool:
         with self._tx() as cur:
             for key in sorted(set(keys)):
-                row = self._one(cur, "SELECT execution_id FROM function_locks WHERE lock_key = ?", (key,))
+                row = self._one(
+                    cur,
+                    "SELECT l.execution_id, e.status FROM function_locks l "
+                    "LEFT JOIN executions e ON e.id = l.execution_id WHERE l.lock_key = ?",
+                    (key,),
+                )
                 if row is not None and row["execution_id"] != execution_id:
-                    return False
+                    if row["status"] is not None and row["status"] not in EXECUTION_ENDED:
+                        return False
+                    # Held by an execution that ended (or no longer exists): a leftover, take it over.
+                    self._exec(cur, "DELETE FROM function_locks WHERE lock_key = ?", (key,))
             for key in sorted(set(keys)):
                 self._exec(
                     cur,

@@ -20,7 +20,7 @@ from delegate.artifacts.s3 import S3ArtifactSource
 from delegate.aws.credentials import CredentialProvider
 from delegate.aws.errors import AwsError
 from delegate.aws.factory import AwsFactory
-from delegate.lambda_ import DeployCancelled, DeployFailed, RollbackFailed, deploy, rollback
+from delegate.lambda_ import Cancelled, DeployCancelled, DeployFailed, RollbackFailed, deploy, rollback
 from delegate.secrets import Masker, SecretError, SecretResolver
 from delegate.tasks.registry import TaskCancelled, TaskContext, TaskFailed, TaskRegistry, TaskStopped
 from shared.payloads import (
@@ -186,7 +186,12 @@ def _checkpoint_to(ctx: TaskContext) -> Callable[[list[FunctionSnapshot]], None]
         return None
 
     def checkpoint(snapshots: list[FunctionSnapshot]) -> None:
-        save(json.dumps({"snapshots": [s.model_dump(mode="json", by_alias=True) for s in snapshots]}).encode())
+        data = json.dumps({"snapshots": [s.model_dump(mode="json", by_alias=True) for s in snapshots]}).encode()
+        try:
+            save(data)
+        except TaskStopped as exc:
+            # A stop at this safe point, before anything changed: the engine's own cancellation path.
+            raise Cancelled(str(exc)) from exc
 
     return checkpoint
 

@@ -185,3 +185,26 @@ def test_retention_purges_only_old_tasks_outside_executions(store: Store) -> Non
     assert store.purge_tasks(ended_before=2_000) == 1
     assert store.get_task(old_free) is None and store.read_logs(old_free) == []
     assert store.get_task(old_exec) is not None and store.get_task(queued) is not None
+
+
+def test_locks_go_with_the_final_status_and_leftovers_are_taken_over(store: Store) -> None:
+    from control_plane.store.models import ExecutionRow
+
+    def execution(eid: str) -> ExecutionRow:
+        row = ExecutionRow(eid, "app", "wf", "deploy", "RUNNING", "{}", (), 1, 1, 0)
+        store.create_execution(row)
+        return row
+
+    first, second = execution("ex-1"), execution("ex-2")
+    assert store.acquire_locks("ex-1", ["r/fn"], 1)
+    assert not store.acquire_locks("ex-2", ["r/fn"], 2)
+    from dataclasses import replace
+
+    store.update_execution(replace(first, status="SUCCEEDED"))  # releases in the same transaction
+    assert store.acquire_locks("ex-2", ["r/fn"], 3)
+    # A lock left behind by an execution that ended without releasing it is taken over.
+    with store._tx() as cur:  # type: ignore[attr-defined]
+        store._exec(cur, "UPDATE executions SET status = 'FAILED' WHERE id = 'ex-2'")  # type: ignore[attr-defined]
+    execution("ex-3")
+    assert store.acquire_locks("ex-3", ["r/fn"], 4)
+    del second

@@ -17,7 +17,7 @@ from shared.auth_metadata import bearer
 from shared.pb.outrider.v1 import common_pb2, delegate_pb2, delegate_pb2_grpc
 from tests.harness import DelegateProcess, Operator, ServerProcess, admin_init, wait_until
 from tests.support.aws_fault_proxy import AwsFaultProxy, Rule
-from tests.support.history import History, check_tasks, check_versions, lambda_state
+from tests.support.history import History, check_tasks, check_versions, lambda_state, record
 from tests.support.lambda_stack import LambdaStack, app_zip, moto_server, shop_config
 from tests.support.tcp_proxy import TcpProxy
 
@@ -75,7 +75,7 @@ def test_control_plane_sigkill_mid_deploy_and_restart(db_url: str, tmp_path: Pat
             store.close()
         assert deploy_task.attempt == 1  # the lease survived the restart: no second attempt was needed
         assert lambda_state(lam, "shop-orders-dev")["aliases"]["dev"]["codeSha256"] == doc["functions"][0]["codeSha256"]
-        print(f"[fault] kill-control-plane: faults=1 {history.summary()}")
+        record(f"[fault] kill-control-plane: faults=1 {history.summary()}")
     finally:
         stack.stop()
         proxy.stop()
@@ -102,7 +102,7 @@ def test_network_cut_30s_during_log_streaming(db_url: str, tmp_path: Path) -> No
         history.check()
         assert history.log_lines == 400 and history.lost == 0 and history.duplicated == 0
         assert proxy.refused > 0  # the delegate kept trying during the cut
-        print(f"[fault] network-cut-30s: faults={proxy.cuts} refused={proxy.refused} {history.summary()}")
+        record(f"[fault] network-cut-30s: faults={proxy.cuts} refused={proxy.refused} {history.summary()}")
     finally:
         if d:
             d.kill()
@@ -140,7 +140,7 @@ def test_delegate_restart_delivers_its_spool(db_url: str, tmp_path: Path) -> Non
         history.check()
         assert history.log_lines == 120 and op.task(tid).attempt == 1
         wait_until(lambda: not any(d.spool_dir.iterdir()), 20, message="the spool to be pruned")
-        print(f"[fault] delegate-restart-with-spool: faults=2 {history.summary()}")
+        record(f"[fault] delegate-restart-with-spool: faults=2 {history.summary()}")
     finally:
         if d:
             d.kill()
@@ -189,7 +189,7 @@ def test_duplicate_and_reordered_batches_are_stored_once_in_order(db_url: str, t
         history = _history(db_url)
         history.check()
         assert history.log_lines == 6
-        print(f"[fault] duplicate-reorder-batches: faults=6 {history.summary()}")
+        record(f"[fault] duplicate-reorder-batches: faults=6 {history.summary()}")
     finally:
         channel.close()
         op.close()
@@ -228,7 +228,7 @@ def test_aws_faults_by_rate_deploy_still_ends_correct(tmp_path: Path) -> None:
         history.check()
         assert proxy.faults >= 5, proxy.faults
         assert lam.get_alias(FunctionName="shop-orders-dev", Name="dev")["FunctionVersion"] == "3"
-        print(f"[fault] aws-faults-by-rate: faults={proxy.faults} forwarded={proxy.forwarded} {history.summary()}")
+        record(f"[fault] aws-faults-by-rate: faults={proxy.faults} forwarded={proxy.forwarded} {history.summary()}")
     finally:
         stack.stop()
         proxy.stop()

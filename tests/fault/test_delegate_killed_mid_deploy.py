@@ -16,7 +16,7 @@ import pytest
 from control_plane.store import open_store
 from tests.harness import wait_until
 from tests.support.aws_fault_proxy import AwsFaultProxy, Rule
-from tests.support.history import History, check_tasks, check_versions, lambda_state
+from tests.support.history import History, check_tasks, check_versions, lambda_state, record
 from tests.support.lambda_stack import LambdaStack, app_zip, moto_server, shop_config
 
 STEPS = {
@@ -106,7 +106,7 @@ def test_kill_delegate_at_step(step: str, db_url: str, tmp_path: Path, moto_url:
         ]
         assert shop_versions == ["$LATEST", "1", "2"]  # one version for this execution, never two
         assert ref_doc["functions"][0]["codeSha256"] == doc["functions"][0]["codeSha256"], doc  # type: ignore[index]
-        print(f"[fault] kill-delegate@{step}: faults=1 {history.summary()}")
+        record(f"[fault] kill-delegate@{step}: faults=1 {history.summary()}")
     finally:
         stack.stop()
         proxy.stop()
@@ -165,7 +165,7 @@ def test_attempt_2_rolls_back_to_the_state_before_attempt_1(db_url: str, tmp_pat
             store.close()
         assert task.attempt == 2 and task.checkpoint  # the checkpoint came from attempt 1
         history.check()
-        print(f"[fault] attempt-2-rollback-to-checkpoint: faults={proxy.faults} {history.summary()}")
+        record(f"[fault] attempt-2-rollback-to-checkpoint: faults={proxy.faults} {history.summary()}")
     finally:
         stack.stop()
         proxy.stop()

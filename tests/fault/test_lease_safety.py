@@ -10,7 +10,7 @@ from pathlib import Path
 from control_plane.store import open_store
 from shared.pb.outrider.v1 import common_pb2
 from tests.harness import DelegateProcess, Operator, ServerProcess, admin_init, wait_until
-from tests.support.history import check_tasks
+from tests.support.history import check_tasks, record
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -62,7 +62,7 @@ def test_partitioned_delegate_stops_before_its_lease_is_handed_over(db_url: str,
         finally:
             store.close()
         history.check()
-        print(f"[fault] heartbeat-loss: faults=1 gap_ms={attempts[2] - stopped_at} {history.summary()}")
+        record(f"[fault] heartbeat-loss: faults=1 gap_ms={attempts[2] - stopped_at} {history.summary()}")
     finally:
         for d in (first, second):
             if d:

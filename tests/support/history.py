@@ -13,12 +13,22 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from control_plane.store import Store
 
 LINE = re.compile(r"^line (\d+) of (\d+)$")
 MARK = re.compile(r"outrider execution (\S+)")
+
+
+def record(line: str) -> None:
+    """Print a scenario's counts and append them to .bench/fault-summary.txt (xdist hides stdout)."""
+    print(line)
+    out = Path(__file__).resolve().parents[2] / ".bench" / "fault-summary.txt"
+    out.parent.mkdir(exist_ok=True)
+    with open(out, "a") as f:
+        f.write(line + "\n")
 
 
 @dataclass

@@ -96,7 +96,7 @@ async def authenticate_operator(
     secret = extract_bearer(context.invocation_metadata())
     row: ApiKeyRow | None = None
     if secret:
-        row = await ctx.db(ctx.store.find_api_key, hash_secret(secret))
+        row = await ctx.api_keys.find(hash_secret(secret), ctx.clock(), ctx)
     if row is None:
         ctx.metrics.auth_failures.labels("operator").inc()
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "API key missing, unknown or revoked")

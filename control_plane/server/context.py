@@ -13,7 +13,7 @@ from control_plane.server.metrics import Metrics
 from control_plane.server.settings import ServerSettings
 from control_plane.server.watchers import ChangeBus
 from control_plane.store import Store
-from control_plane.store.models import NewTask, TaskRow, TokenRow
+from control_plane.store.models import ApiKeyRow, NewTask, TaskRow, TokenRow
 from shared.clock import Clock, now_ms
 from shared.pb.outrider.v1 import common_pb2
 
@@ -54,6 +54,26 @@ class TokenCache:
         return token
 
 
+class ApiKeyCache:
+    """Recently checked API keys (keys are never revoked in place; a removed key ages out in 1 s)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[ApiKeyRow, int]] = {}
+
+    async def find(self, key_hash: str, now: int, ctx: ServerContext) -> ApiKeyRow | None:
+        hit = self._entries.get(key_hash)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        row = await ctx.db(ctx.store.find_api_key, key_hash)
+        if row is None:
+            self._entries.pop(key_hash, None)
+            return None
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key_hash] = (row, now + TOKEN_CACHE_MS)
+        return row
+
+
 @dataclass
 class ServerContext:
     settings: ServerSettings
@@ -66,6 +86,7 @@ class ServerContext:
     signer: Any = None  # shared.signing.TaskSigner when tasks are signed
     task_listeners: list[TaskListener] = field(default_factory=list)
     tokens: TokenCache = field(default_factory=TokenCache)
+    api_keys: ApiKeyCache = field(default_factory=ApiKeyCache)
     executions_of_tasks: dict[str, str] = field(default_factory=dict)
     """task id -> execution id of tasks leased through this process (avoids a read per log batch)."""
 

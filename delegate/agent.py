@@ -17,8 +17,8 @@ import json
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 import structlog
@@ -87,7 +87,6 @@ class Agent:
         self.poll_timeout_ms = 30_000
         self.lease_duration_s = 30.0
         self.heartbeat_interval_s = 5.0
-        self.signing_public_key = b""
         self.tasks_completed = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -143,7 +142,6 @@ class Agent:
         self.poll_timeout_ms = response.poll_timeout_ms or 30_000
         self.lease_duration_s = (response.lease_duration_ms or 30_000) / 1000
         self.heartbeat_interval_s = (response.heartbeat_interval_ms or 5_000) / 1000
-        self.signing_public_key = response.task_signing_public_key
         self._runner.set_server_key(response.task_signing_public_key)
         log.info(
             "registered",
@@ -497,7 +495,3 @@ def _describe(exc: BaseException | None) -> str:
     if isinstance(exc, grpc.RpcError):
         return f"{exc.code().name}: {exc.details()}"
     return repr(exc)
-
-
-def result_json(result: Mapping[str, Any]) -> bytes:
-    return json.dumps(result).encode()

@@ -41,4 +41,3 @@ class DelegateConfig:
     hostname: str = ""
     aws_endpoint_url: str | None = None
     """Local AWS endpoint (moto) for demos and tests; normally unset."""
-    extra_task_types: tuple[str, ...] = ()

@@ -54,7 +54,6 @@ class LogStream:
         self._max_bytes = max_bytes
         self._on_full = on_full
         self.acked = first_seq - 1
-        self.produced = 0
 
     # --- TaskLog -----------------------------------------------------------------------------
     def section(self, name: str) -> None:
@@ -88,7 +87,6 @@ class LogStream:
                 }
                 self._buffer.append(line)
                 self._buffer_bytes += len(part) + 32
-                self.produced += 1
             full = len(self._buffer) >= self._max_lines or self._buffer_bytes >= self._max_bytes
         if full and self._on_full:
             self._on_full()
@@ -126,11 +124,6 @@ class LogStream:
     def drop_pending(self) -> None:
         with self._lock:
             self._pending.clear()
-
-    @property
-    def has_pending(self) -> bool:
-        with self._lock:
-            return bool(self._pending) or bool(self._buffer)
 
     @property
     def last_seq(self) -> int:

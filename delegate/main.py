@@ -14,6 +14,7 @@ from delegate.agent import Agent
 from delegate.attempt import Attempt
 from delegate.config import DelegateConfig
 from delegate.cp_client import ChannelSecurity, ControlPlaneClient, open_channel
+from delegate.secrets import Masker
 from delegate.spool import Spool
 from delegate.task_runner import SignatureCheck, TaskRunner
 from delegate.tasks import diagnostic
@@ -45,9 +46,7 @@ def _load_pinned_key(path: Path | None) -> bytes | None:
     return base64.b64decode(path.read_text().strip())
 
 
-def build_masker(config: DelegateConfig) -> Any:
-    from delegate.secrets import Masker
-
+def build_masker(config: DelegateConfig) -> Masker:
     masker = Masker()
     masker.add(config.token)
     return masker

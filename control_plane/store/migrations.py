@@ -90,6 +90,3 @@ DIALECT_WORDS = {
 
 def render(statement: str, dialect: str) -> str:
     return statement.format(**DIALECT_WORDS[dialect])
-
-
-LATEST_VERSION = MIGRATIONS[-1].version

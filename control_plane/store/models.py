@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 QUEUED = "QUEUED"
 LEASED = "LEASED"
@@ -172,8 +172,3 @@ class TriggerStateRow:
     key: str
     document: str  # JSON state: last run, last error, seen versions, paused...
     updated_at: int
-
-
-@dataclass
-class Page:
-    items: list[object] = field(default_factory=list)

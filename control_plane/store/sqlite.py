@@ -26,7 +26,6 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._conn.row_factory = _dict_row

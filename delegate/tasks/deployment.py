@@ -12,11 +12,12 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from delegate.artifacts.base import ArtifactError, ArtifactNotFound, ArtifactSourceClient
 from delegate.artifacts.factory import make_source
-from delegate.artifacts.s3 import S3ArtifactSource
+from delegate.artifacts.s3 import s3_source_factory
 from delegate.aws.credentials import CredentialProvider
 from delegate.aws.errors import AwsError
 from delegate.aws.factory import AwsFactory
@@ -37,7 +38,6 @@ from shared.payloads import (
     InheritCredentials,
     LambdaDeployPayload,
     LambdaRollbackPayload,
-    S3Source,
 )
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class DeploymentServices:
 
     aws: AwsFactory
     masker: Masker
-    secrets_dir: Any  # Path | None
+    secrets_dir: Path | None
     env: Mapping[str, str]
 
     def resolver(self, credentials: InheritCredentials | AssumeRoleCredentials, region: str) -> SecretResolver:
@@ -59,13 +59,11 @@ class DeploymentServices:
     def source(
         self, spec: ArtifactSource, resolver: SecretResolver, on_retry: Callable[[str], None]
     ) -> ArtifactSourceClient:
-        def s3(s3_spec: S3Source) -> ArtifactSourceClient:
-            return S3ArtifactSource(s3_spec, self.aws.s3(s3_spec.credentials, s3_spec.region, on_retry=on_retry))
-
+        s3 = s3_source_factory(self.aws, on_retry=on_retry)
         return make_source(spec, secrets=resolver.resolve, s3_factory=s3, on_retry=on_retry)
 
 
-def build_services(masker: Masker, secrets_dir: Any, endpoint_url: str | None) -> DeploymentServices:
+def build_services(masker: Masker, secrets_dir: Path | None, endpoint_url: str | None) -> DeploymentServices:
     def remember(access_key_id: str, secret: str, token: str) -> None:
         # Assumed-role keys must never appear in a log line, even by accident in an error message.
         for value in (secret, token, access_key_id):

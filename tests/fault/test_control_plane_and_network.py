@@ -15,11 +15,11 @@ import grpc
 from control_plane.store import open_store
 from shared.auth_metadata import bearer
 from shared.pb.outrider.v1 import common_pb2, delegate_pb2, delegate_pb2_grpc
-from tests.harness import DelegateProcess, Operator, ServerProcess, admin_init, wait_until
+from tests.harness import Operator, ServerProcess, admin_init, wait_until
 from tests.support.aws_fault_proxy import AwsFaultProxy, Rule
 from tests.support.history import History, check_tasks, check_versions, lambda_state, record
 from tests.support.lambda_stack import LambdaStack, app_zip, moto_server, shop_config
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.partition import partitionable
 
 
 def _state(op: Operator, task_id: str) -> str:
@@ -83,17 +83,11 @@ def test_control_plane_sigkill_mid_deploy_and_restart(db_url: str, tmp_path: Pat
 
 
 def test_network_cut_30s_during_log_streaming(db_url: str, tmp_path: Path) -> None:
-    api_key = admin_init(db_url)
-    srv = ServerProcess(db_url, tmp_path, extra=["--lease-seconds", "60", "--heartbeat-seconds", "2"]).start()
-    proxy = TcpProxy("127.0.0.1", srv.port).start()
-    op = Operator(srv.address, api_key)
-    d = None
-    try:
-        token = op.create_token("t")
-        d = DelegateProcess(proxy.address, token, "d1", tmp_path).start()
+    with partitionable(db_url, tmp_path, "--lease-seconds", "60", "--heartbeat-seconds", "2") as net:
+        op, proxy = net.operator, net.proxy
+        net.delegate("d1")
         tid = op.submit("diagnostic.sleep", {"seconds": 8, "lines": 400})
-        wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="lease")
-        time.sleep(2)  # let some batches through before the cut
+        wait_until(lambda: _stored_lines(db_url, tid) > 0, 20, message="the first batches to arrive")
         proxy.cut()
         time.sleep(30)
         proxy.restore()
@@ -103,50 +97,37 @@ def test_network_cut_30s_during_log_streaming(db_url: str, tmp_path: Path) -> No
         assert history.log_lines == 400 and history.lost == 0 and history.duplicated == 0
         assert proxy.refused > 0  # the delegate kept trying during the cut
         record(f"[fault] network-cut-30s: faults={proxy.cuts} refused={proxy.refused} {history.summary()}")
+
+
+def _stored_lines(db_url: str, task_id: str) -> int:
+    store = open_store(db_url)
+    try:
+        return sum(len(json.loads(b.lines)) for b in store.read_logs(task_id))
     finally:
-        if d:
-            d.kill()
-        op.close()
-        proxy.stop()
-        srv.stop()
+        store.close()
 
 
 def test_delegate_restart_delivers_its_spool(db_url: str, tmp_path: Path) -> None:
-    api_key = admin_init(db_url)
-    srv = ServerProcess(db_url, tmp_path, extra=["--lease-seconds", "60", "--heartbeat-seconds", "2"]).start()
-    proxy = TcpProxy("127.0.0.1", srv.port).start()
-    op = Operator(srv.address, api_key)
-    d = None
-    try:
-        token = op.create_token("t")
-        d = DelegateProcess(proxy.address, token, "d1", tmp_path).start()
+    with partitionable(db_url, tmp_path, "--lease-seconds", "60", "--heartbeat-seconds", "2") as net:
+        op, proxy = net.operator, net.proxy
+        d = net.delegate("d1")
         tid = op.submit("diagnostic.sleep", {"seconds": 3, "lines": 120})
         wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="lease")
         proxy.cut()  # the task finishes while the control plane is unreachable: all in the spool
         wait_until(
-            lambda: (
-                "task reported" not in d.log_text()
-                and '"result.json"' not in d.log_text()
-                and any(d.spool_dir.glob("*/result.json"))
-            ),
+            lambda: "task reported" not in d.log_text() and any(d.spool_dir.glob("*/result.json")),
             30,
             message="the result to be spooled",
         )
         d.kill()  # and the delegate dies before it could deliver anything
         proxy.restore()
-        d = DelegateProcess(proxy.address, token, "d1", tmp_path).start()  # same name, same spool
+        d = net.delegate("d1")  # same name, same spool
         wait_until(lambda: _state(op, tid) == "SUCCEEDED", 60, message="the restarted delegate to deliver")
         history = _history(db_url)
         history.check()
         assert history.log_lines == 120 and op.task(tid).attempt == 1
         wait_until(lambda: not any(d.spool_dir.iterdir()), 20, message="the spool to be pruned")
         record(f"[fault] delegate-restart-with-spool: faults=2 {history.summary()}")
-    finally:
-        if d:
-            d.kill()
-        op.close()
-        proxy.stop()
-        srv.stop()
 
 
 def test_duplicate_and_reordered_batches_are_stored_once_in_order(db_url: str, tmp_path: Path) -> None:

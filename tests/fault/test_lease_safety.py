@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from control_plane.store import open_store
-from shared.pb.outrider.v1 import common_pb2
-from tests.harness import DelegateProcess, Operator, ServerProcess, admin_init, wait_until
+from shared.pb.outrider.v1 import common_pb2, operator_pb2
+from tests.harness import DelegateProcess, wait_until
 from tests.support.history import check_tasks, record
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.partition import partitionable
 
 
 def _events(d: DelegateProcess, event: str) -> list[dict[str, object]]:
@@ -33,18 +33,13 @@ def _epoch_ms(iso: str) -> int:
 
 
 def test_partitioned_delegate_stops_before_its_lease_is_handed_over(db_url: str, tmp_path: Path) -> None:
-    api_key = admin_init(db_url)
-    srv = ServerProcess(db_url, tmp_path, extra=["--lease-seconds", "6", "--heartbeat-seconds", "1"]).start()
-    proxy = TcpProxy("127.0.0.1", srv.port).start()
-    op = Operator(srv.address, api_key)
-    first = second = None
-    try:
-        token = op.create_token("t")
-        first = DelegateProcess(proxy.address, token, "partitioned", tmp_path).start()
+    with partitionable(db_url, tmp_path, "--lease-seconds", "6", "--heartbeat-seconds", "1") as net:
+        op, proxy = net.operator, net.proxy
+        first = net.delegate("partitioned")
         tid = op.submit("diagnostic.sleep", {"seconds": 12, "lines": 50})
         wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="first lease")
         proxy.cut()  # heartbeats fail from now on; the server will expire the lease after 6 s
-        second = DelegateProcess(srv.address, token, "healthy", tmp_path).start()
+        net.delegate("healthy", through_proxy=False)
         wait_until(lambda: _events(first, "task stopped without reporting"), 20, message="the partitioned stop")
         wait_until(lambda: op.task(tid).attempt == 2, 30, message="attempt 2 on the healthy delegate")
         stopped_at = _epoch_ms(str(_events(first, "task stopped without reporting")[0]["timestamp"]))
@@ -63,26 +58,12 @@ def test_partitioned_delegate_stops_before_its_lease_is_handed_over(db_url: str,
             store.close()
         history.check()
         record(f"[fault] heartbeat-loss: faults=1 gap_ms={attempts[2] - stopped_at} {history.summary()}")
-    finally:
-        for d in (first, second):
-            if d:
-                d.kill()
-        op.close()
-        proxy.stop()
-        srv.stop()
 
 
 def test_cancel_policy_task_cancels_itself_when_control_plane_is_unreachable(db_url: str, tmp_path: Path) -> None:
-    api_key = admin_init(db_url)
-    srv = ServerProcess(db_url, tmp_path, extra=["--lease-seconds", "60", "--heartbeat-seconds", "1"]).start()
-    proxy = TcpProxy("127.0.0.1", srv.port).start()
-    op = Operator(srv.address, api_key)
-    d = None
-    try:
-        token = op.create_token("t")
-        d = DelegateProcess(proxy.address, token, "d1", tmp_path).start()
-        from shared.pb.outrider.v1 import operator_pb2
-
+    with partitionable(db_url, tmp_path, "--lease-seconds", "60", "--heartbeat-seconds", "1") as net:
+        op, proxy = net.operator, net.proxy
+        net.delegate("d1")
         info = op.SubmitTask(
             operator_pb2.SubmitTaskRequest(
                 type="diagnostic.sleep",
@@ -93,15 +74,8 @@ def test_cancel_policy_task_cancels_itself_when_control_plane_is_unreachable(db_
         )
         tid = info.task_id
         wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_LEASED, 20, message="lease")
-        time.sleep(1)
         proxy.cut()
-        time.sleep(5)  # past the 2 s deadline; the task stops itself and waits to report
+        time.sleep(5)  # the partition lasts past the 2 s deadline; the task stops itself and waits to report
         proxy.restore()
         wait_until(lambda: op.task(tid).state == common_pb2.TASK_STATE_CANCELLED, 30, message="self-cancel reported")
         assert "unreachable past the task's deadline" in op.task(tid).error
-    finally:
-        if d:
-            d.kill()
-        op.close()
-        proxy.stop()
-        srv.stop()
